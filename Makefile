@@ -1,0 +1,35 @@
+# The project's commands. `make test` builds .venv from scratch when it is missing.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+MPIEXEC = $(shell [ -x $(VENV)/bin/mpiexec ] && echo $(VENV)/bin/mpiexec || command -v mpiexec)
+# One BLAS thread per rank: ranks, not threads, are the unit of parallelism here.
+export OMP_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
+.PHONY: venv test test-unit test-mpi clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# An MPI from PyPI only where the machine has none of its own.
+	if command -v mpiexec >/dev/null 2>&1; then \
+	  $(PY) -m pip install -q -e '.[dev]'; else $(PY) -m pip install -q -e '.[dev,mpich]'; fi
+	touch $@
+
+venv: $(VENV)/.installed
+
+test: test-unit test-mpi
+
+test-unit: venv
+	$(PY) -m pytest -q tests --ignore=tests/mpi
+
+test-mpi: venv
+	@if [ -d tests/mpi ]; then \
+	  $(PY) -m pytest -q tests/mpi && \
+	  for n in 2 3; do $(MPIEXEC) -n $$n $(PY) -m pytest -q --with-mpi -p no:cacheprovider tests/mpi || exit 1; done; \
+	fi
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

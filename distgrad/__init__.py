@@ -1,0 +1,21 @@
+"""distgrad: data-parallel deep learning in plain Python — PyTorch's API on NumPy/CuPy arrays,
+with gradients averaged across MPI ranks while backward runs.
+
+>>> import distgrad
+>>> x = distgrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+>>> (x * x).sum().backward()
+>>> x.grad
+array([2., 4., 6.], dtype=float32)
+"""
+from . import backend, cuda
+from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad
+from .backend import (bool_, float16, float32, float64, get_array_module, get_default_dtype,
+                      int32, int64, manual_seed)
+from .creation import arange, full, ones, rand, randn, tensor, zeros
+
+__version__ = "0.1.0"
+
+__all__ = ["Function", "Tensor", "arange", "backend", "bool_", "cuda", "enable_grad", "float16",
+           "float32", "float64", "full", "get_array_module", "get_default_dtype", "int32",
+           "int64", "is_grad_enabled", "manual_seed", "no_grad", "ones", "rand", "randn",
+           "tensor", "zeros"]

@@ -1,0 +1,135 @@
+"""The backward engine: an iterative walk of the graph in reverse creation order.
+
+No recursion (a 10,000-op chain works), each node's saved arrays are released right after its
+backward, and a leaf's ``.grad`` is written as soon as its last contribution has arrived — so
+the last layer's parameters are final first, which is what lets communication start early.
+"""
+import heapq
+
+from .. import backend
+from .tensor import Tensor
+
+_callbacks = None  # list while a backward pass runs, else None
+
+
+def queue_callback(fn):
+    """Run ``fn()`` once the current backward pass has processed the whole graph, before
+    ``backward()`` returns (how data-parallel training waits for its last all-reduce)."""
+    if _callbacks is None:
+        raise RuntimeError("queue_callback() can only be called while backward() is running")
+    _callbacks.append(fn)
+
+
+def _count_leaf_edges(root):
+    """How many gradient contributions each leaf will receive from the graph under ``root``."""
+    counts = {}
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for edge in node._edges:
+            if edge is None:
+                continue
+            if isinstance(edge, Tensor):
+                counts[edge] = counts.get(edge, 0) + 1
+            elif id(edge) not in seen:
+                seen.add(id(edge))
+                stack.append(edge)
+    return counts
+
+
+def _finish_leaf(leaf, grad, owned):
+    """Apply the leaf's hooks, accumulate into ``.grad``, then call post-accumulate hooks."""
+    if leaf._hooks:
+        for hook in leaf._hooks:
+            out = hook(grad)
+            if out is not None:
+                grad, owned = out, False
+    if leaf.grad is None:
+        # A gradient may be shared (an Add hands the same array to both inputs) or a view
+        # (of a broadcast, of another gradient); later steps mutate .grad in place, so the leaf
+        # must own its array.
+        leaf.grad = grad if owned else grad.copy()
+    else:
+        leaf.grad += grad
+    if leaf._post_hooks:
+        for hook in leaf._post_hooks:
+            hook(leaf)
+
+
+def run_backward(tensor, grad=None, retain_graph=False):
+    """Backpropagate from ``tensor`` (what ``Tensor.backward`` calls)."""
+    global _callbacks
+    if not tensor.requires_grad:
+        raise RuntimeError("backward() on a tensor that does not require grad: no input of the "
+                           "computation had requires_grad=True (or it ran under no_grad)")
+    xp = backend.get_array_module(tensor.data)
+    if grad is None:
+        if tensor.data.size != 1:
+            raise RuntimeError(f"backward() without a gradient needs a one-element output, got "
+                               f"shape {tensor.shape}; pass grad= of that shape")
+        grad = xp.ones_like(tensor.data)
+    else:
+        grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=tensor.dtype)
+        if grad.shape != tensor.shape:
+            raise ValueError(f"backward(grad) got grad of shape {grad.shape} for a tensor of "
+                             f"shape {tensor.shape}")
+    root = tensor.grad_fn
+    if root is None:  # backward on a leaf: its gradient is the seed itself
+        _finish_leaf(tensor, grad, False)
+        return
+
+    outer, _callbacks = _callbacks, []
+    try:
+        pending_leaf = _count_leaf_edges(root)
+        leaf_grads = {}
+        grads = {root: grad}
+        heap = [(-root._seq, root)]
+        while heap:
+            _, node = heapq.heappop(heap)
+            gy = grads.pop(node)
+            hooks = node.__dict__.get("_out_hooks")
+            if hooks:
+                for hook in hooks:
+                    out = hook(gy)
+                    if out is not None:
+                        gy = out
+            gxs = node.backward(gy)
+            if not isinstance(gxs, tuple):
+                gxs = (gxs,)
+            edges = node._edges
+            if len(gxs) != len(edges):
+                raise RuntimeError(f"{type(node).__name__}.backward returned {len(gxs)} gradients "
+                                   f"for {len(edges)} inputs")
+            if not retain_graph:
+                node.__dict__.clear()  # frees saved arrays now, not when the graph dies
+            for i, (edge, gx) in enumerate(zip(edges, gxs)):
+                if edge is None or gx is None:
+                    continue
+                # Only a fresh array handed to one input may be stored without a copy.
+                owned = gx is not gy and gx.flags.owndata and all(gx is not g for g in gxs[:i])
+                if isinstance(edge, Tensor):
+                    prev = leaf_grads.get(edge)
+                    if prev is not None:
+                        gx, owned = prev[0] + gx, True
+                    left = pending_leaf[edge] - 1
+                    pending_leaf[edge] = left
+                    if left:
+                        leaf_grads[edge] = (gx, owned)
+                    else:
+                        leaf_grads.pop(edge, None)
+                        _finish_leaf(edge, gx, owned)
+                elif edge in grads:
+                    grads[edge] = grads[edge] + gx
+                else:
+                    grads[edge] = gx
+                    heapq.heappush(heap, (-edge._seq, edge))
+        # Contributions that never arrived (a None gradient on some path) still count.
+        for leaf, (gx, owned) in leaf_grads.items():
+            _finish_leaf(leaf, gx, owned)
+        callbacks = _callbacks
+        _callbacks = []
+        for fn in callbacks:
+            fn()
+    finally:
+        _callbacks = outer

@@ -1,0 +1,153 @@
+"""Which array module holds the numbers (NumPy always, CuPy when importable), devices, dtypes, RNG.
+
+Every op asks ``get_array_module(x)`` for ``xp`` and writes one body for both libraries; this is
+the only file in distgrad that imports CuPy.
+"""
+import numpy
+
+try:  # CuPy is optional: its absence (or a machine without a driver) is a normal state.
+    import cupy
+    import cupyx  # noqa: F401  (scatter_add and friends live there)
+except Exception:  # pragma: no cover - depends on the machine
+    cupy = None
+
+float16 = numpy.float16
+float32 = numpy.float32
+float64 = numpy.float64
+int32 = numpy.int32
+int64 = numpy.int64
+bool_ = numpy.bool_
+
+_default_float = numpy.dtype(numpy.float32)
+
+
+def get_default_dtype():
+    """The float dtype used for Python numbers and new tensors (float32, as in PyTorch)."""
+    return _default_float
+
+
+def get_array_module(x):
+    """Return ``numpy`` or ``cupy``: the module that owns array (or Tensor) ``x``.
+
+    >>> get_array_module(numpy.zeros(3)) is numpy
+    True
+    """
+    x = getattr(x, "data", x) if not isinstance(x, numpy.ndarray) else x
+    if cupy is not None and isinstance(x, cupy.ndarray):
+        return cupy
+    return numpy
+
+
+def cuda_is_available():
+    """True when CuPy imports and sees at least one GPU."""
+    return cuda_device_count() > 0
+
+
+def cuda_device_count():
+    """Number of GPUs CuPy can see (0 without CuPy or without a driver)."""
+    if cupy is None:
+        return 0
+    try:
+        return cupy.cuda.runtime.getDeviceCount()
+    except Exception:
+        return 0
+
+
+def parse_device(device):
+    """Normalise ``"cpu"``, ``"cuda"``, ``"cuda:N"`` (or None for cpu) to ``"cpu"`` / ``"cuda:N"``."""
+    if device is None:
+        return "cpu"
+    device = str(device)
+    if device == "cpu":
+        return "cpu"
+    if device == "cuda":
+        if cupy is None:
+            raise RuntimeError("device 'cuda' requested but CuPy is not installed; "
+                               "install distgrad[cuda12] or distgrad[cuda13], or use device='cpu'")
+        return f"cuda:{cupy.cuda.runtime.getDevice()}"
+    if device.startswith("cuda:") and device[5:].isdigit():
+        index = int(device[5:])
+        count = cuda_device_count()
+        if index >= count:
+            raise RuntimeError(f"device {device!r} requested but {count} GPU(s) are visible "
+                               "(check CUDA_VISIBLE_DEVICES, or use device='cpu')")
+        return device
+    raise ValueError(f"unknown device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+
+
+def device_of(array):
+    """``"cpu"`` for a NumPy array, ``"cuda:N"`` for a CuPy array on GPU N."""
+    if cupy is not None and isinstance(array, cupy.ndarray):
+        return f"cuda:{array.device.id}"
+    return "cpu"
+
+
+def array_module_for(device):
+    """The array module that serves ``device``."""
+    return numpy if parse_device(device) == "cpu" else cupy
+
+
+def to_device(array, device):
+    """Return ``array`` on ``device`` (the same object when it is already there)."""
+    device = parse_device(device)
+    if device == "cpu":
+        if cupy is not None and isinstance(array, cupy.ndarray):
+            return cupy.asnumpy(array)
+        return numpy.asarray(array)
+    with cupy.cuda.Device(int(device[5:])):
+        return cupy.asarray(array)
+
+
+def to_numpy(array):
+    """A host (NumPy) copy or view of ``array``."""
+    if cupy is not None and isinstance(array, cupy.ndarray):
+        return cupy.asnumpy(array)
+    return numpy.asarray(array)
+
+
+# --- random numbers -------------------------------------------------------------------------
+# One generator per device, all derived from one seed, so manual_seed makes init, dropout and
+# shuffling reproducible on CPU and GPU alike.
+_seed = 0
+_generators = {}
+
+
+def manual_seed(seed):
+    """Seed every random number generator distgrad uses (CPU and each GPU)."""
+    global _seed
+    _seed = int(seed)
+    _generators.clear()
+
+
+def default_generator(device="cpu"):
+    """The generator for ``device``: ``numpy.random.Generator`` on the CPU, CuPy's on a GPU."""
+    device = parse_device(device)
+    gen = _generators.get(device)
+    if gen is None:
+        if device == "cpu":
+            gen = numpy.random.default_rng(_seed)
+        else:
+            with cupy.cuda.Device(int(device[5:])):
+                gen = cupy.random.default_rng(_seed + 1 + int(device[5:]))
+        _generators[device] = gen
+    return gen
+
+
+def get_rng_state():
+    """The CPU generator's state as a JSON-compatible dict (for checkpoints)."""
+    return {"seed": _seed, "cpu": default_generator("cpu").bit_generator.state}
+
+
+def set_rng_state(state):
+    """Restore what ``get_rng_state`` returned."""
+    manual_seed(state["seed"])
+    default_generator("cpu").bit_generator.state = state["cpu"]
+
+
+def index_add(target, index, values):
+    """``target[index] += values`` with repeated indices accumulated (NumPy's ``add.at``;
+    ``cupyx.scatter_add`` on the GPU)."""
+    if cupy is not None and isinstance(target, cupy.ndarray):
+        cupyx.scatter_add(target, index, values)
+    else:
+        numpy.add.at(target, index, values)

@@ -1,0 +1,103 @@
+"""Binary arithmetic with NumPy broadcasting: add, sub, mul, div, pow, and neg."""
+from ..autograd.function import Function
+from ..backend import get_array_module
+from .broadcast import shape_of, unbroadcast
+
+
+class Add(Function):
+    def forward(self, x, y):
+        self.shapes = shape_of(x), shape_of(y)
+        return x + y
+
+    def backward(self, gy):
+        sx, sy = self.shapes
+        return (unbroadcast(gy, sx) if self.needs_input_grad[0] else None,
+                unbroadcast(gy, sy) if self.needs_input_grad[1] else None)
+
+
+class Sub(Function):
+    def forward(self, x, y):
+        self.shapes = shape_of(x), shape_of(y)
+        return x - y
+
+    def backward(self, gy):
+        sx, sy = self.shapes
+        return (unbroadcast(gy, sx) if self.needs_input_grad[0] else None,
+                unbroadcast(-gy, sy) if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    def forward(self, x, y):
+        self.save_for_backward(x, y)
+        return x * y
+
+    def backward(self, gy):
+        x, y = self.saved_tensors
+        return (unbroadcast(gy * y, shape_of(x)) if self.needs_input_grad[0] else None,
+                unbroadcast(gy * x, shape_of(y)) if self.needs_input_grad[1] else None)
+
+
+class Div(Function):
+    def forward(self, x, y):
+        self.save_for_backward(x, y)
+        return x / y
+
+    def backward(self, gy):
+        x, y = self.saved_tensors
+        gx = gy / y
+        return (unbroadcast(gx, shape_of(x)) if self.needs_input_grad[0] else None,
+                unbroadcast(-gx * x / y, shape_of(y)) if self.needs_input_grad[1] else None)
+
+
+class Pow(Function):
+    def forward(self, x, y):
+        out = x ** y
+        self.save_for_backward(x, y, out)
+        return out
+
+    def backward(self, gy):
+        x, y, out = self.saved_tensors
+        gx = gex = None
+        if self.needs_input_grad[0]:
+            gx = unbroadcast(gy * y * x ** (y - 1), shape_of(x))
+        if self.needs_input_grad[1]:
+            gex = unbroadcast(gy * out * get_array_module(out).log(x), shape_of(y))
+        return gx, gex
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+def add(a, b):
+    """``a + b`` with broadcasting."""
+    return Add.apply(a, b)
+
+
+def sub(a, b):
+    """``a - b`` with broadcasting."""
+    return Sub.apply(a, b)
+
+
+def mul(a, b):
+    """``a * b`` with broadcasting."""
+    return Mul.apply(a, b)
+
+
+def div(a, b):
+    """``a / b`` with broadcasting."""
+    return Div.apply(a, b)
+
+
+def pow(a, b):
+    """``a ** b``; the exponent may be a tensor too (then ``a`` must be positive)."""
+    return Pow.apply(a, b)
+
+
+def neg(a):
+    """``-a``."""
+    return Neg.apply(a)

@@ -1,0 +1,80 @@
+"""Reductions: sum, mean and max over an axis (or all axes), with keepdims."""
+import builtins
+
+from ..autograd.function import Function
+from ..backend import get_array_module
+
+
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    for a in axes:
+        if not -ndim <= a < builtins.max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+    return tuple(sorted(a % builtins.max(ndim, 1) for a in axes))
+
+
+def _expand(gy, shape, axes, keepdims):
+    """Broadcast a reduced gradient back over ``shape``."""
+    xp = get_array_module(gy)
+    if not keepdims:
+        gy = gy.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
+    return xp.broadcast_to(gy, shape)
+
+
+class Sum(Function):
+    def forward(self, x, axis=None, keepdims=False):
+        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim), keepdims
+        return get_array_module(x).asarray(x.sum(axis=self.axes, keepdims=keepdims))
+
+    def backward(self, gy):
+        return _expand(gy, self.shape, self.axes, self.keepdims)
+
+
+class Mean(Function):
+    def forward(self, x, axis=None, keepdims=False):
+        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim), keepdims
+        self.count = 1
+        for a in self.axes:
+            self.count *= x.shape[a]
+        return get_array_module(x).asarray(x.mean(axis=self.axes, keepdims=keepdims))
+
+    def backward(self, gy):
+        return _expand(gy / self.count, self.shape, self.axes, self.keepdims)
+
+
+class Max(Function):
+    def forward(self, x, axis=None, keepdims=False):
+        self.axes, self.keepdims = _axes(axis, x.ndim), keepdims
+        y = x.max(axis=self.axes, keepdims=True)
+        self.save_for_backward(x, y)
+        return y if keepdims else y.reshape(tuple(n for i, n in enumerate(y.shape) if i not in self.axes))
+
+    def backward(self, gy):
+        x, y = self.saved_tensors
+        xp = get_array_module(x)
+        mask = x == y
+        if len(self.axes) == 1:
+            # Along one axis the gradient goes to the first maximum (the argmax), as PyTorch's
+            # max(dim) does; over all axes ties share it evenly, as PyTorch's max() does.
+            first = xp.cumsum(mask, axis=self.axes[0]) == 1
+            mask &= first
+        else:
+            mask = mask / mask.sum(axis=self.axes, keepdims=True)
+        return _expand(gy, x.shape, self.axes, self.keepdims) * mask
+
+
+def sum(x, axis=None, keepdims=False):
+    """Sum over ``axis`` (an int, a tuple, or None for all)."""
+    return Sum.apply(x, axis=axis, keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    """Mean over ``axis`` (an int, a tuple, or None for all)."""
+    return Mean.apply(x, axis=axis, keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims=False):
+    """Maximum over ``axis``."""
+    return Max.apply(x, axis=axis, keepdims=keepdims)

@@ -22,7 +22,7 @@ def tensor(data, requires_grad=False, dtype=None, device=None):
     is given.
     """
     array = _as_array(data, dtype=dtype, device=device)
-    if array is getattr(data, "data", data):
+    if array is (data.data if isinstance(data, Tensor) else data):
         array = array.copy()
     return _new(array, requires_grad)
 

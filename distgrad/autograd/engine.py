@@ -27,7 +27,13 @@ def _count_leaf_edges(root):
     stack = [root]
     while stack:
         node = stack.pop()
-        for edge in node._edges:
+        edges = node.__dict__.get("_edges")
+        if edges is None:
+            raise RuntimeError(
+                f"backward through {type(node).__name__} a second time: its saved arrays were "
+                "released after the first backward; pass backward(retain_graph=True) the first "
+                "time to run it twice")
+        for edge in edges:
             if edge is None:
                 continue
             if isinstance(edge, Tensor):
@@ -94,7 +100,7 @@ def run_backward(tensor, grad=None, retain_graph=False):
                     out = hook(gy)
                     if out is not None:
                         gy = out
-            gxs = node.backward(gy)
+            gxs = type(node).backward(node, gy)  # works for methods and PyTorch-style staticmethods
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             edges = node._edges

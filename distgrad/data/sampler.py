@@ -1,0 +1,171 @@
+"""Samplers: which sample indices a process visits, in which order, epoch after epoch.
+
+Each sampler can hand its whole epoch over as one int64 array (``indices()``), which is what
+``DataLoader`` uses; iterating yields the same indices as Python ints, as PyTorch's samplers do.
+"""
+import numpy
+
+from distgrad.backend import default_generator
+from distgrad.data._process_group import initialized_process_group
+
+
+class Sampler:
+    """Base class: ``indices()`` returns this epoch's sample indices as an int64 array."""
+
+    def indices(self):
+        """This epoch's sample indices, in order, as an int64 NumPy array."""
+        raise TypeError(f"{type(self).__name__} must define indices()")
+
+    def __iter__(self):
+        return iter(self.indices().tolist())
+
+    def __len__(self):
+        return len(self.indices())
+
+
+class SequentialSampler(Sampler):
+    """0, 1, ..., len(data_source) - 1."""
+
+    def __init__(self, data_source):
+        self.data_source = data_source
+
+    def indices(self):
+        """``arange(len(data_source))``."""
+        return numpy.arange(len(self.data_source), dtype=numpy.int64)
+
+    def __len__(self):
+        return len(self.data_source)
+
+
+def _permutation(n, seed, epoch):
+    # seed + epoch, as PyTorch's DistributedSampler does: DataLoader(shuffle=True, seed=s) on one
+    # process then visits exactly the samples that DistributedSampler(seed=s) spreads over ranks,
+    # so N-rank training can be compared with one process on the global batch.
+    return numpy.random.default_rng(seed + epoch).permutation(n).astype(numpy.int64)
+
+
+class RandomSampler(Sampler):
+    """A fresh permutation each epoch, a function of ``(seed, epoch)`` only (so resumable).
+
+    Args:
+        seed: base seed; None draws one from ``distgrad.backend.default_generator("cpu")``,
+            so ``distgrad.manual_seed`` makes the order reproducible.
+    """
+
+    def __init__(self, data_source, seed=None):
+        self.data_source = data_source
+        if seed is None:
+            seed = int(default_generator("cpu").integers(2 ** 31))
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch):
+        """Use the permutation of ``epoch`` from now on."""
+        self.epoch = int(epoch)
+
+    def indices(self):
+        """The permutation of ``range(len(data_source))`` for the current epoch."""
+        return _permutation(len(self.data_source), self.seed, self.epoch)
+
+    def __len__(self):
+        return len(self.data_source)
+
+
+def _replicas_and_rank(num_replicas, rank, who):
+    dist = initialized_process_group() if num_replicas is None or rank is None else None
+    if num_replicas is None:
+        num_replicas = dist.get_world_size() if dist is not None else 1
+    if rank is None:
+        rank = dist.get_rank() if dist is not None else 0
+    num_replicas, rank = int(num_replicas), int(rank)
+    if num_replicas < 1 or not 0 <= rank < num_replicas:
+        raise ValueError(f"{who}(num_replicas={num_replicas}, rank={rank}): expected "
+                         "num_replicas >= 1 and 0 <= rank < num_replicas")
+    return num_replicas, rank
+
+
+class DistributedSampler(Sampler):
+    """This rank's share of a permutation that every rank computes identically (training).
+
+    For a given ``(seed, epoch)`` all ranks draw the same permutation, pad it by wrapping around
+    (``drop_last=False``) or cut it (``drop_last=True``) to a multiple of ``num_replicas``, and
+    rank r takes every ``num_replicas``-th index starting at r. Shards are disjoint (up to the
+    padding), cover the data set, and have the same length on every rank, so every rank runs the
+    same number of steps. Call ``set_epoch(epoch)`` before each epoch to reshuffle (``DataLoader``
+    keeps it in step with its own epoch counter).
+
+    ``num_replicas``/``rank`` default to the initialised ``distgrad.distributed`` process group's,
+    else 1 and 0.
+
+    >>> DistributedSampler(range(10), num_replicas=3, rank=0, shuffle=False).indices()
+    array([0, 3, 6, 9])
+    """
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0,
+                 drop_last=False):
+        self.dataset = dataset
+        self.num_replicas, self.rank = _replicas_and_rank(num_replicas, rank, "DistributedSampler")
+        self.shuffle, self.seed, self.drop_last = bool(shuffle), int(seed), bool(drop_last)
+        self.epoch = 0
+        n = len(dataset)
+        self.num_samples = n // self.num_replicas if drop_last else -(-n // self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+
+    def set_epoch(self, epoch):
+        """Use the permutation of ``epoch`` from now on (the same on every rank)."""
+        self.epoch = int(epoch)
+
+    def indices(self):
+        """This rank's ``num_samples`` indices for the current epoch."""
+        n = len(self.dataset)
+        if self.shuffle:
+            order = _permutation(n, self.seed, self.epoch)
+        else:
+            order = numpy.arange(n, dtype=numpy.int64)
+        if self.total_size > n:
+            order = numpy.resize(order, self.total_size)  # repeats from the start: wrap-around
+        else:
+            order = order[:self.total_size]
+        return order[self.rank::self.num_replicas]
+
+    def __len__(self):
+        return self.num_samples
+
+
+def shard_indices(n, num_replicas, rank):
+    """Rank ``rank``'s contiguous block of ``range(n)`` split into ``num_replicas`` blocks.
+
+    Blocks differ in length by at most one (the first ``n % num_replicas`` are longer) and
+    together hold every index exactly once.
+
+    >>> shard_indices(10, 3, 0), shard_indices(10, 3, 2)
+    (array([0, 1, 2, 3]), array([7, 8, 9]))
+    """
+    num_replicas, rank = _replicas_and_rank(num_replicas, rank, "shard_indices")
+    base, extra = divmod(int(n), num_replicas)
+    start = rank * base + min(rank, extra)
+    stop = start + base + (rank < extra)
+    return numpy.arange(start, stop, dtype=numpy.int64)
+
+
+class DistributedEvalSampler(Sampler):
+    """This rank's contiguous block of the data set, in order, for evaluation.
+
+    Unlike ``DistributedSampler`` there is no padding: every sample is evaluated exactly once
+    across ranks, so summing correct counts (and sample counts) with an all-reduce gives exactly
+    the one-process accuracy. The price: ranks may get different numbers of samples and hence do
+    different numbers of eval batches, so evaluation must not run a collective per batch — sum
+    locally, then all-reduce once after the loop.
+    """
+
+    def __init__(self, dataset, num_replicas=None, rank=None):
+        self.dataset = dataset
+        self.num_replicas, self.rank = _replicas_and_rank(num_replicas, rank,
+                                                          "DistributedEvalSampler")
+
+    def indices(self):
+        """This rank's block (see ``shard_indices``)."""
+        return shard_indices(len(self.dataset), self.num_replicas, self.rank)
+
+    def __len__(self):
+        return len(self.indices())

@@ -1,0 +1,61 @@
+"""The real MNIST and Fashion-MNIST files in $DISTGRAD_DATA (skipped when it is unset)."""
+import os
+import urllib.error
+
+import numpy
+import pytest
+
+from distgrad.data import DatasetNotFoundError, Normalize, download
+from distgrad.data.datasets import MNIST, FashionMNIST
+
+DATA = os.environ.get("DISTGRAD_DATA")
+pytestmark = pytest.mark.skipif(not DATA, reason="DISTGRAD_DATA is not set")
+
+MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+@pytest.fixture(autouse=True)
+def no_cache(tmp_path, monkeypatch):
+    """Only $DISTGRAD_DATA counts: no user cache, no system package, no network."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(FashionMNIST, "system_dirs", ())
+
+    def offline(url, timeout):
+        raise urllib.error.URLError("network disabled in tests")
+
+    monkeypatch.setattr(download, "_urlopen", offline)
+
+
+def _check(ds, n, counts):
+    assert ds.data.shape == (n, 1, 28, 28) and ds.data.dtype == numpy.float32
+    assert ds.targets.shape == (n,) and ds.targets.dtype == numpy.int64
+    assert ds.data.min() == 0.0 and ds.data.max() == 1.0
+    assert numpy.bincount(ds.targets, minlength=10).tolist() == counts
+    assert ds.paths[0].startswith(DATA)
+
+
+def test_fashion_mnist_train_and_test():
+    train = FashionMNIST(train=True, download=False, verify=True)
+    _check(train, 60000, [6000] * 10)
+    # The published normalisation constants are this split's pixel mean and std.
+    assert abs(float(train.data.mean(dtype=numpy.float64)) - FashionMNIST.mean) < 5e-5
+    assert abs(float(train.data.std(dtype=numpy.float64)) - FashionMNIST.std) < 5e-5
+    _check(FashionMNIST(train=False, download=False, verify=True), 10000, [1000] * 10)
+
+
+def test_mnist_test_split_normalised():
+    test = MNIST(train=False, download=False, verify=True)
+    _check(test, 10000, MNIST_TEST_COUNTS)
+    normalised = MNIST(train=False, download=False, transform=Normalize(MNIST.mean, MNIST.std))
+    expected = (test.data - numpy.float32(MNIST.mean)) / numpy.float32(MNIST.std)
+    assert numpy.array_equal(normalised.data, expected)
+
+
+@pytest.mark.parametrize("download_allowed", [False, True])
+def test_mnist_train_is_not_kept_offline_and_says_so(download_allowed):
+    with pytest.raises(DatasetNotFoundError) as info:
+        MNIST(train=True, download=download_allowed)
+    message = str(info.value)
+    assert os.path.join(DATA, "mnist") + "  ($DISTGRAD_DATA): no train-images-idx3-ubyte" in message
+    assert "curl -fLO https://ossci-datasets.s3.amazonaws.com/mnist/train-images-idx3-ubyte.gz" \
+        in message

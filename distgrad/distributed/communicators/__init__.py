@@ -1,0 +1,11 @@
+"""Communicators: who talks to whom, with methods named after MPI calls.
+
+``mpi.py`` imports mpi4py only inside ``load_mpi``, so importing this package never loads MPI.
+"""
+from .base import CommunicatorBase, CompletedRequest, Request, REDUCE_OPS
+from .mpi import MpiCommunicator, MpiRequest, load_mpi
+from .naive import NaiveReducer
+from .single import SingleCommunicator
+
+__all__ = ["CommunicatorBase", "CompletedRequest", "Request", "REDUCE_OPS", "MpiCommunicator",
+           "MpiRequest", "load_mpi", "NaiveReducer", "SingleCommunicator"]

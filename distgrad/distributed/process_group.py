@@ -1,0 +1,174 @@
+"""The default process group: which backend, this rank's place in the job, and the collectives.
+
+``init_process_group("auto")`` reads the launcher's environment (never importing mpi4py to do
+so), builds a communicator, and for world size > 1 installs the abort hooks and the watchdog.
+"""
+import os
+
+from ..autograd import Tensor
+from .abort import install_abort_hooks, uninstall_abort_hooks
+from .communicators import MpiCommunicator, SingleCommunicator
+from .launcher import detect_launcher
+from .watchdog import Watchdog, abort_on_timeout, resolve_timeout
+
+BACKENDS = ("auto", "mpi", "single")
+
+_group = None     # the default communicator once initialised
+_backend = None
+_watchdog = None
+
+
+def _resolve_abort(abort_on_exception):
+    if abort_on_exception is not None:
+        return bool(abort_on_exception)
+    return os.environ.get("DISTGRAD_ABORT_ON_EXCEPTION", "1").strip().lower() not in (
+        "0", "false", "no", "off")
+
+
+def init_process_group(backend="auto", timeout=None, abort_on_exception=None):
+    """Initialise the default process group.
+
+    Args:
+        backend: ``"auto"`` (MPI when started by mpiexec/mpirun/srun, else one process),
+            ``"mpi"`` (mpi4py, also at world size 1) or ``"single"`` (one process, no MPI).
+        timeout: watchdog seconds (or a ``timedelta``); default DISTGRAD_WATCHDOG_TIMEOUT or
+            600; 0 disables. A rank waiting longer than this in a collective aborts the job.
+        abort_on_exception: install except-hooks that abort every rank when one raises
+            (default True, or DISTGRAD_ABORT_ON_EXCEPTION=0 to opt out). World size > 1 only.
+
+    >>> import distgrad.distributed as dist
+    >>> dist.init_process_group()          # doctest: +SKIP
+    >>> dist.get_rank(), dist.get_world_size()   # doctest: +SKIP
+    (0, 1)
+    """
+    global _group, _backend, _watchdog
+    if _group is not None:
+        raise RuntimeError(f"init_process_group() was already called (backend={_backend!r}); "
+                           "call destroy_process_group() first to initialise it again")
+    if backend == "auto":
+        backend = "mpi" if detect_launcher() is not None else "single"
+    if backend == "single":
+        comm = SingleCommunicator()
+    elif backend == "mpi":
+        comm = MpiCommunicator()
+    elif backend == "nccl":
+        raise ValueError("backend='nccl' is not available in this version of distgrad: GPU "
+                         f"communication is not implemented yet; supported backends: "
+                         f"{', '.join(BACKENDS)}")
+    else:
+        raise ValueError(f"unknown backend={backend!r}; supported backends: {', '.join(BACKENDS)}")
+    seconds = resolve_timeout(timeout)
+    if comm.size > 1:
+        if _resolve_abort(abort_on_exception):
+            install_abort_hooks(comm)
+        if seconds > 0:
+            _watchdog = Watchdog(seconds, abort_on_timeout(comm), rank=comm.rank)
+    _group, _backend = comm, backend
+
+
+def destroy_process_group():
+    """Forget the default group, stop the watchdog and restore the except-hooks.
+
+    MPI itself stays initialised (mpi4py finalises it at exit), so a later
+    ``init_process_group`` in the same process works.
+    """
+    global _group, _backend, _watchdog
+    if _watchdog is not None:
+        _watchdog.stop()
+    uninstall_abort_hooks()
+    _group = _backend = _watchdog = None
+
+
+def is_initialized():
+    """True between ``init_process_group`` and ``destroy_process_group``."""
+    return _group is not None
+
+
+def _default():
+    if _group is None:
+        raise RuntimeError("the default process group is not initialised: call "
+                           "distgrad.distributed.init_process_group() first")
+    return _group
+
+
+def get_default_group():
+    """The default communicator (a ``CommunicatorBase``)."""
+    return _default()
+
+
+def get_backend():
+    """The backend chosen by ``init_process_group`` (``"mpi"`` or ``"single"``)."""
+    _default()
+    return _backend
+
+
+def get_watchdog():
+    """The running ``Watchdog``, or None (world size 1, or timeout 0)."""
+    return _watchdog
+
+
+def get_rank():
+    """This process's rank in the default group (0 … world size − 1)."""
+    return _default().rank
+
+
+def get_world_size():
+    """Number of processes in the default group."""
+    return _default().size
+
+
+def get_local_rank():
+    """This process's rank among the processes on its node (which GPU to use)."""
+    return _default().local_rank
+
+
+def get_local_world_size():
+    """Number of processes of the default group on this node."""
+    return _default().local_size
+
+
+def _watched(what, fn, *args):
+    token = _watchdog.begin(what) if _watchdog is not None else None
+    try:
+        return fn(*args)
+    finally:
+        if token is not None:
+            _watchdog.end(token)
+
+
+def _array(array):
+    return array.data if isinstance(array, Tensor) else array
+
+
+def barrier():
+    """Block until every rank reaches the barrier."""
+    _watched("barrier()", _default().barrier)
+
+
+def all_reduce(array, op="sum"):
+    """Reduce ``array`` (NumPy array or Tensor) over all ranks, in place.
+
+    ``op`` is ``"sum"``, ``"prod"``, ``"max"``, ``"min"`` or ``"avg"`` (sum divided by the
+    world size, for floating-point arrays).
+    """
+    comm, data = _default(), _array(array)
+    if op == "avg":
+        _watched("all_reduce(op='avg')", comm.allreduce, data, "sum")
+        data /= comm.size
+    else:
+        _watched(f"all_reduce(op={op!r})", comm.allreduce, data, op)
+
+
+def broadcast(array, src=0):
+    """Overwrite ``array`` (NumPy array or Tensor) on every rank with rank ``src``'s, in place."""
+    _watched(f"broadcast(src={src})", _default().bcast, _array(array), src)
+
+
+def all_gather_object(obj):
+    """Return the list of every rank's picklable ``obj``, indexed by rank."""
+    return _watched("all_gather_object()", _default().allgather_obj, obj)
+
+
+def broadcast_object(obj, src=0):
+    """Return rank ``src``'s picklable ``obj`` on every rank."""
+    return _watched(f"broadcast_object(src={src})", _default().bcast_obj, obj, src)

@@ -1,0 +1,222 @@
+"""Process group, launcher detection, communicators, abort hooks and watchdog in one process."""
+import datetime
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy
+import pytest
+
+import distgrad.distributed as dist
+from distgrad.distributed import abort, launcher, watchdog
+from distgrad.distributed.communicators import SingleCommunicator
+
+LAUNCHER_VARIABLES = [v for v, _ in launcher._LAUNCHER_VARIABLES] + [
+    "SLURM_PROCID", "SLURM_STEP_ID", "SLURM_NTASKS", "SLURM_STEP_NUM_TASKS"]
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def no_launcher(monkeypatch):
+    for variable in LAUNCHER_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.fixture
+def fresh_group():
+    previous = dist.is_initialized()
+    if previous:
+        dist.destroy_process_group()
+    yield
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, None),
+    ({"PMI_RANK": "0", "PMI_SIZE": "1"}, "MPICH / Hydra / Intel MPI"),
+    ({"OMPI_COMM_WORLD_SIZE": "4"}, "Open MPI"),
+    ({"PMIX_RANK": "3"}, "PMIx (Open MPI 5, Slurm --mpi=pmix)"),
+    ({"MPI_LOCALNRANKS": "2"}, "MPICH / Hydra"),
+    ({"SLURM_PROCID": "0", "SLURM_NTASKS": "8"}, None),             # inside sbatch, not srun
+    ({"SLURM_PROCID": "1", "SLURM_NTASKS": "8", "SLURM_STEP_ID": "0"}, "Slurm srun"),
+    ({"SLURM_PROCID": "0", "SLURM_NTASKS": "1", "SLURM_STEP_ID": "0"}, None),
+    ({"SLURM_PROCID": "0", "SLURM_NTASKS": "1", "SLURM_STEP_NUM_TASKS": "2",
+      "SLURM_STEP_ID": "0"}, "Slurm srun"),
+])
+def test_detect_launcher(env, expected):
+    assert launcher.detect_launcher(env) == expected
+
+
+def test_auto_without_launcher_is_single(no_launcher, fresh_group):
+    dist.init_process_group("auto")
+    assert dist.is_initialized()
+    assert dist.get_backend() == "single"
+    assert (dist.get_rank(), dist.get_world_size()) == (0, 1)
+    assert (dist.get_local_rank(), dist.get_local_world_size()) == (0, 1)
+    assert dist.get_watchdog() is None
+    assert not abort.abort_hooks_installed()
+
+
+def test_auto_never_imports_mpi4py():
+    env = {k: v for k, v in os.environ.items() if k not in LAUNCHER_VARIABLES}
+    env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
+    code = ("import sys, distgrad.distributed as dist; dist.init_process_group('auto'); "
+            "x = __import__('numpy').ones(3); dist.all_reduce(x); dist.barrier(); "
+            "print(dist.get_world_size(), 'mpi4py' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1", "False"]
+
+
+def test_init_twice_and_reinit(no_launcher, fresh_group):
+    dist.init_process_group("single")
+    with pytest.raises(RuntimeError, match="already called"):
+        dist.init_process_group("single")
+    dist.destroy_process_group()
+    assert not dist.is_initialized()
+    dist.init_process_group("auto")
+    assert dist.get_world_size() == 1
+
+
+def test_uninitialised_errors_say_how_to_fix(fresh_group):
+    for fn in (dist.get_rank, dist.get_world_size, dist.barrier):
+        with pytest.raises(RuntimeError, match="init_process_group"):
+            fn()
+
+
+@pytest.mark.parametrize("backend", ["nccl", "gloo", "MPI"])
+def test_unsupported_backend_lists_supported(backend, fresh_group):
+    with pytest.raises(ValueError, match="auto, mpi, single"):
+        dist.init_process_group(backend)
+    assert not dist.is_initialized()
+
+
+def test_collectives_at_world_size_1(no_launcher, fresh_group):
+    dist.init_process_group()
+    a = numpy.arange(6, dtype=numpy.float32).reshape(2, 3)
+    before = a.copy()
+    dist.all_reduce(a)
+    dist.all_reduce(a, op="max")
+    dist.all_reduce(a, op="avg")
+    dist.broadcast(a, src=0)
+    numpy.testing.assert_array_equal(a, before)
+    t = dist.all_gather_object({"rank": 0})
+    assert t == [{"rank": 0}]
+    assert dist.broadcast_object("hello") == "hello"
+    dist.barrier()
+    with pytest.raises(ValueError, match="op='mean'"):
+        dist.all_reduce(a, op="mean")
+    with pytest.raises(ValueError, match="root=1"):
+        dist.broadcast(a, src=1)
+
+
+def test_single_communicator_is_identity_without_copies():
+    comm = SingleCommunicator()
+    a = numpy.ones(4)
+    assert comm.allreduce(a) is a
+    assert comm.bcast(a) is a
+    request = comm.iallreduce(a)
+    assert request.test()
+    request.wait()
+    assert comm.allgather_obj(3) == [3]
+    assert comm.bcast_obj([1]) == [1]
+    assert (comm.rank, comm.size, comm.local_rank, comm.local_size) == (0, 1, 0, 1)
+    assert "SingleCommunicator(rank=0, size=1" in repr(comm)
+
+
+def test_communicator_base_is_abstract():
+    with pytest.raises(TypeError):
+        dist.CommunicatorBase()
+
+
+def test_buffer_checks_name_the_problem():
+    from distgrad.distributed.communicators.base import check_buffer
+    with pytest.raises(ValueError, match="C-contiguous"):
+        check_buffer(numpy.ones((4, 4))[:, ::2], "allreduce")
+    ro = numpy.ones(3)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        check_buffer(ro, "bcast")
+    with pytest.raises(TypeError, match="NumPy array"):
+        check_buffer([1.0, 2.0], "allreduce")
+
+
+@pytest.mark.parametrize("arg, env, expected", [
+    (None, {}, 600.0),
+    (None, {"DISTGRAD_WATCHDOG_TIMEOUT": "12.5"}, 12.5),
+    (None, {"DISTGRAD_WATCHDOG_TIMEOUT": "0"}, 0.0),
+    (30, {"DISTGRAD_WATCHDOG_TIMEOUT": "12"}, 30.0),
+    (datetime.timedelta(minutes=2), {}, 120.0),
+])
+def test_watchdog_timeout_resolution(arg, env, expected):
+    assert watchdog.resolve_timeout(arg, env) == expected
+
+
+def test_watchdog_timeout_errors():
+    with pytest.raises(ValueError, match="DISTGRAD_WATCHDOG_TIMEOUT='ten'"):
+        watchdog.resolve_timeout(None, {"DISTGRAD_WATCHDOG_TIMEOUT": "ten"})
+    with pytest.raises(ValueError, match="negative"):
+        watchdog.resolve_timeout(-1, {})
+
+
+def test_watchdog_fires_once_with_what_was_waited_in():
+    fired = []
+    dog = watchdog.Watchdog(0.2, fired.append, rank=3)
+    try:
+        done = dog.begin("barrier()")
+        dog.end(done)
+        time.sleep(0.4)
+        assert fired == []       # a finished wait never fires
+        dog.begin(lambda: "Allreduce of gradient bucket 2 of 3 in DDP step 17")
+        deadline = time.monotonic() + 5
+        while not fired and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        dog.stop()
+    assert len(fired) == 1
+    message = fired[0]
+    assert message.startswith("[rank 3] distgrad watchdog: no progress for")
+    assert "Allreduce of gradient bucket 2 of 3 in DDP step 17" in message
+    assert "DISTGRAD_WATCHDOG_TIMEOUT" in message
+
+
+class _RecordingComm(SingleCommunicator):
+    rank = 5
+
+    def __init__(self):
+        self.aborted = []
+
+    def abort(self, errorcode=1):
+        self.aborted.append(errorcode)
+
+
+def test_abort_hooks_prefix_rank_and_abort(capsys):
+    comm = _RecordingComm()
+    before = (sys.excepthook, threading.excepthook)
+    abort.install_abort_hooks(comm)
+    try:
+        assert abort.abort_hooks_installed()
+        try:
+            raise ValueError("boom on this rank")
+        except ValueError:
+            sys.excepthook(*sys.exc_info())
+        err = capsys.readouterr().err
+        assert comm.aborted == [1]
+        assert err.startswith("[rank 5] uncaught exception in the main thread")
+        assert "[rank 5] ValueError: boom on this rank" in err
+        assert all(line.startswith("[rank 5] ") for line in err.strip().split("\n"))
+
+        thread = threading.Thread(target=lambda: 1 / 0, name="worker")
+        thread.start()
+        thread.join()
+        err = capsys.readouterr().err
+        assert comm.aborted == [1, 1]
+        assert "thread 'worker'" in err and "[rank 5] ZeroDivisionError" in err
+    finally:
+        abort.uninstall_abort_hooks()
+    assert (sys.excepthook, threading.excepthook) == before
+    assert not abort.abort_hooks_installed()

@@ -91,30 +91,33 @@ def run_backward(tensor, grad=None, retain_graph=False):
         leaf_grads = {}
         grads = {root: grad}
         heap = [(-root._seq, root)]
+        pop, push = heapq.heappop, heapq.heappush
         while heap:
-            _, node = heapq.heappop(heap)
+            node = pop(heap)[1]
             gy = grads.pop(node)
-            hooks = node.__dict__.get("_out_hooks")
+            state = node.__dict__
+            hooks = state.get("_out_hooks")
             if hooks:
                 for hook in hooks:
                     out = hook(gy)
                     if out is not None:
                         gy = out
             gxs = type(node).backward(node, gy)  # works for methods and PyTorch-style staticmethods
-            if not isinstance(gxs, tuple):
+            if type(gxs) is not tuple:
                 gxs = (gxs,)
-            edges = node._edges
+            edges = state["_edges"]
             if len(gxs) != len(edges):
                 raise RuntimeError(f"{type(node).__name__}.backward returned {len(gxs)} gradients "
                                    f"for {len(edges)} inputs")
             if not retain_graph:
-                node.__dict__.clear()  # frees saved arrays now, not when the graph dies
-            for i, (edge, gx) in enumerate(zip(edges, gxs)):
+                state.clear()  # frees saved arrays now, not when the graph dies
+            for edge, gx in zip(edges, gxs):
                 if edge is None or gx is None:
                     continue
-                # Only a fresh array handed to one input may be stored without a copy.
-                owned = gx is not gy and gx.flags.owndata and all(gx is not g for g in gxs[:i])
                 if isinstance(edge, Tensor):
+                    # Only a fresh array handed to one input may be stored without a copy.
+                    owned = (gx is not gy and gx.flags.owndata
+                             and sum(g is gx for g in gxs) == 1)
                     prev = leaf_grads.get(edge)
                     if prev is not None:
                         gx, owned = prev[0] + gx, True
@@ -125,11 +128,13 @@ def run_backward(tensor, grad=None, retain_graph=False):
                     else:
                         leaf_grads.pop(edge, None)
                         _finish_leaf(edge, gx, owned)
-                elif edge in grads:
-                    grads[edge] = grads[edge] + gx
                 else:
-                    grads[edge] = gx
-                    heapq.heappush(heap, (-edge._seq, edge))
+                    prev = grads.get(edge)
+                    if prev is None:
+                        grads[edge] = gx
+                        push(heap, (-edge._seq, edge))
+                    else:
+                        grads[edge] = prev + gx
         # Contributions that never arrived (a None gradient on some path) still count.
         for leaf, (gx, owned) in leaf_grads.items():
             _finish_leaf(leaf, gx, owned)

@@ -67,24 +67,22 @@ class Function:
         node = cls.__new__(cls)
         arrays = []
         needs = []
-        any_grad = False
+        record = False
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
                 needs.append(x.requires_grad)
-                any_grad = any_grad or x.requires_grad
+                record = record or x.requires_grad
             else:
                 arrays.append(x)
                 needs.append(False)
-        record = any_grad and is_grad_enabled()
-        node.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
-        out = cls.forward(node, *arrays, **kwargs)
-        if not record:
-            return Tensor._from_op(out, None)
-        # Edges: for each input, the node that produced it, the leaf Tensor to accumulate into,
-        # or None when no gradient flows there.
-        node._edges = tuple(
-            (x.grad_fn if x.grad_fn is not None else x) if n else None
-            for x, n in zip(inputs, needs))
-        node._seq = next(_sequence)
-        return Tensor._from_op(out, node)
+        if record and is_grad_enabled():
+            node.needs_input_grad = tuple(needs)
+            out = cls.forward(node, *arrays, **kwargs)
+            # Edges: for each input, the node that produced it, the leaf Tensor to accumulate
+            # into, or None when no gradient flows there.
+            node._edges = tuple([(x.grad_fn or x) if n else None for x, n in zip(inputs, needs)])
+            node._seq = next(_sequence)
+            return Tensor._from_op(out, node)
+        node.needs_input_grad = (False,) * len(needs)
+        return Tensor._from_op(cls.forward(node, *arrays, **kwargs), None)

@@ -41,8 +41,7 @@ class Tensor:
     array([2., 4.], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_hooks", "_post_hooks",
-                 "_retain", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_hooks", "_post_hooks", "__weakref__")
     # NumPy should defer to Tensor's reflected operators (ndarray * Tensor -> Tensor).
     __array_priority__ = 1000
 
@@ -50,9 +49,7 @@ class Tensor:
         self.data = _as_array(data)
         self.grad = None
         self.grad_fn = None
-        self._hooks = None
-        self._post_hooks = None
-        self._retain = False
+        self._hooks = self._post_hooks = None
         self.requires_grad = bool(requires_grad)
         if self.requires_grad and self.data.dtype.kind not in "fc":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
@@ -60,9 +57,9 @@ class Tensor:
     @classmethod
     def _from_op(cls, data, grad_fn):
         t = cls.__new__(cls)
-        t.data, t.grad, t.grad_fn = data, None, grad_fn
-        t._hooks = t._post_hooks = None
-        t._retain = False
+        t.data = data
+        t.grad = t._hooks = t._post_hooks = None
+        t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None
         return t
 

@@ -1,0 +1,64 @@
+"""Shared bits of the benchmarks: one BLAS thread, the workloads, FLOP counts, medians."""
+import os
+import statistics
+import sys
+import time
+
+# One BLAS/OpenMP thread unless the caller says otherwise: set before NumPy loads its BLAS.
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+import numpy  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+try:
+    import torch  # noqa: E402
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+except ImportError:
+    torch = None
+
+
+def median_ms(times):
+    """Median of a list of seconds, in milliseconds."""
+    return 1e3 * statistics.median(times)
+
+
+def timed(fn):
+    """Seconds one call of ``fn`` takes."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def gemm_peak_gflops(n=1024, repeats=5, device="cpu"):
+    """This machine's float32 GEMM rate (GFLOP/s) on an n³ matmul, best of ``repeats``."""
+    import distgrad
+    xp = distgrad.backend.array_module_for(device)
+    a = xp.asarray(numpy.random.default_rng(0).standard_normal((n, n), dtype=numpy.float32))
+    b = a.copy()
+    sync = (lambda: xp.cuda.Device().synchronize()) if xp is not numpy else (lambda: None)
+    best = min(timed(lambda: (a @ b, sync())) for _ in range(repeats))
+    return 2 * n ** 3 / best / 1e9
+
+
+def train_flops(model_name, batch):
+    """FLOPs of one train step (forward + backward; the first layer needs no input gradient)."""
+    if model_name == "mlp":
+        layers = [784 * 128, 128 * 10]
+    else:
+        layers = [26 * 26 * 32 * 9, 11 * 11 * 64 * 288, 1600 * 128, 128 * 10]
+    forward = sum(2 * batch * n for n in layers)
+    backward = 2 * forward - 2 * batch * layers[0]
+    return forward + backward
+
+
+def torch_model(name):
+    """The PyTorch twin of ``distgrad.models.build(name)``."""
+    tnn = torch.nn
+    if name == "mlp":
+        return tnn.Sequential(tnn.Flatten(), tnn.Linear(784, 128), tnn.ReLU(), tnn.Dropout(0.2),
+                              tnn.Linear(128, 10))
+    return tnn.Sequential(tnn.Conv2d(1, 32, 3), tnn.ReLU(), tnn.MaxPool2d(2),
+                          tnn.Conv2d(32, 64, 3), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(),
+                          tnn.Linear(1600, 128), tnn.ReLU(), tnn.Linear(128, 10))

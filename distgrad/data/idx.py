@@ -28,7 +28,7 @@ class IDXError(ValueError):
     """A file is not a valid IDX file (or not the gzip of one); the message names the file."""
 
 
-def _looks_like_html(raw):
+def _looks_like_web_page(raw):
     head = raw[:512].lstrip().lower()
     return head.startswith((b"<!doctype", b"<html", b"<?xml", b"<head", b"<body"))
 
@@ -39,10 +39,12 @@ def decompress(raw, name, gzipped):
     ``gzipped`` says whether ``name`` claims to be gzip (a ``.gz`` name). Data that starts with
     the gzip magic is decompressed whatever its name, since no IDX file can start that way.
     """
-    if _looks_like_html(raw):
-        raise IDXError(f"{name} is an HTML page, not IDX data{' (gzip)' if gzipped else ''}: "
-                       "a captive portal or an error page was probably saved in its place; "
-                       "delete it and download it again from a network with direct access")
+    if _looks_like_web_page(raw):
+        kind = "an XML document" if raw.lstrip()[:5].lower() == b"<?xml" else "an HTML page"
+        raise IDXError(f"{name} is {kind}, not IDX data{' (gzip)' if gzipped else ''}: "
+                       "a captive portal's login page or a server's error page was probably "
+                       "saved in its place; delete it and download it again from a network "
+                       "with direct access")
     if raw[:2] == _GZIP_MAGIC:
         try:
             return gzip.decompress(raw)
@@ -57,14 +59,6 @@ def decompress(raw, name, gzipped):
                        "gzip starts with 1f 8b); delete it and download it again, or if it is "
                        "an already decompressed IDX file, drop the .gz from its name")
     return raw
-
-
-def read_bytes(path):
-    """The decompressed contents of IDX file ``path`` (``.gz`` or raw), checked for HTML/gzip."""
-    path = os.fspath(path)
-    with open(path, "rb") as f:
-        raw = f.read()
-    return decompress(raw, path, gzipped=path.endswith(".gz"))
 
 
 def parse_idx(buffer, name="<buffer>"):
@@ -107,11 +101,13 @@ def read_idx(path):
     """Read IDX file ``path`` (``.gz`` or raw) into a NumPy array.
 
     >>> images = read_idx("t10k-images-idx3-ubyte.gz")    # doctest: +SKIP
-    >>> images.shape, images.dtype
+    >>> images.shape, images.dtype                          # doctest: +SKIP
     ((10000, 28, 28), dtype('uint8'))
     """
     path = os.fspath(path)
-    return parse_idx(read_bytes(path), path)
+    with open(path, "rb") as f:
+        raw = f.read()
+    return parse_idx(decompress(raw, path, gzipped=path.endswith(".gz")), path)
 
 
 def encode_idx(array):
@@ -135,10 +131,10 @@ def write_idx(path, array, compresslevel=6):
     if path.endswith(".gz"):
         # mtime=0 makes the file's bytes depend only on the array (reproducible checksums).
         data = gzip.compress(data, compresslevel=compresslevel, mtime=0)
-    write_atomic(path, data)
+    _write_atomic(path, data)
 
 
-def write_atomic(path, data):
+def _write_atomic(path, data):
     """Write bytes ``data`` to ``path`` so that readers see either no file or the whole file."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")

@@ -122,6 +122,8 @@ def test_argument_errors():
         DataLoader(_data(), batch_size=0)
     with pytest.raises(ValueError, match=r"shuffle=True\) cannot be combined"):
         DataLoader(_data(), shuffle=True, sampler=DistributedSampler(_data(), 1, 0))
+    with pytest.raises(ValueError, match="set the sampler's seed instead"):
+        DataLoader(_data(), seed=1, sampler=DistributedSampler(_data(), 1, 0))
 
 
 def test_prefetch_yields_the_same_batches():

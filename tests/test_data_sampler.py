@@ -95,7 +95,8 @@ def test_defaults_come_from_the_process_group(fake_group):
     assert (sampler.num_replicas, sampler.rank) == (3, 2)
     assert (DistributedEvalSampler(range(10)).indices() == [7, 8, 9]).all()
     fake_group.is_initialized = lambda: False
-    assert (DistributedSampler(range(10)).num_replicas, DistributedSampler(range(10)).rank) == (1, 0)
+    sampler = DistributedSampler(range(10))
+    assert (sampler.num_replicas, sampler.rank) == (1, 0)
 
 
 def test_defaults_without_a_process_group(monkeypatch):

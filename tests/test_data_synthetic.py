@@ -43,7 +43,8 @@ def test_a_small_mlp_learns_it_in_one_epoch():
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     for x, y in DataLoader(train, batch_size=64, shuffle=True, seed=0):
         opt.zero_grad()
-        torch.nn.functional.cross_entropy(model(torch.from_numpy(x)), torch.from_numpy(y)).backward()
+        loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(x)), torch.from_numpy(y))
+        loss.backward()
         opt.step()
     with torch.no_grad():
         accuracy = (model(torch.from_numpy(test.data)).argmax(1).numpy() == test.targets).mean()

@@ -1,8 +1,8 @@
 """distgrad.data: data sets, samplers and the DataLoader that feeds training.
 
->>> from distgrad.data import DataLoader, datasets, Normalize   # doctest: +SKIP
->>> train = datasets.FashionMNIST(train=True, transform=Normalize(0.2860, 0.3530))
->>> loader = DataLoader(train, batch_size=64, shuffle=True, seed=0)
+>>> from distgrad.data import DataLoader, datasets, Normalize
+>>> train = datasets.FashionMNIST(train=True, transform=Normalize(0.2860, 0.3530))  # doctest: +SKIP
+>>> loader = DataLoader(train, batch_size=64, shuffle=True, seed=0)  # doctest: +SKIP
 """
 from distgrad.data import datasets, transforms
 from distgrad.data.dataloader import ArrayDataset, DataLoader, Dataset

@@ -22,12 +22,6 @@ class Dataset:
 
     supports_index_arrays = False
 
-    def __getitem__(self, index):
-        raise TypeError(f"{type(self).__name__} must define __getitem__")
-
-    def __len__(self):
-        raise TypeError(f"{type(self).__name__} must define __len__")
-
 
 class ArrayDataset(Dataset):
     """Samples are rows of arrays of equal length: ``ds[i] == (arrays[0][i], arrays[1][i], ...)``.
@@ -120,8 +114,9 @@ class DataLoader:
         shuffle: a new permutation each epoch (a ``RandomSampler`` seeded with ``seed``);
             exclusive with ``sampler``.
         sampler: a ``Sampler`` (e.g. ``DistributedSampler``) deciding the order instead.
-        seed: the shuffle seed; None draws one from ``distgrad.backend.default_generator``, so
-            ``distgrad.manual_seed`` makes the order reproducible. The order of epoch e depends
+        seed: the seed of ``shuffle=True``; None draws one from
+            ``distgrad.backend.default_generator``, so ``distgrad.manual_seed`` makes the order
+            reproducible. The order of epoch e depends
             only on (seed, e).
         device: where batches go (``"cpu"``, ``"cuda:0"``); None leaves them where the data is.
         prefetch: compute the next batch in a background thread while the current one is used.
@@ -142,7 +137,10 @@ class DataLoader:
             raise ValueError(f"DataLoader(batch_size={batch_size}): expected a positive integer")
         if sampler is not None and shuffle:
             raise ValueError("DataLoader(shuffle=True) cannot be combined with sampler=...; "
-                             "shuffle in the sampler instead (e.g. DistributedSampler(shuffle=True))")
+                             "shuffle in the sampler (e.g. DistributedSampler(shuffle=True))")
+        if sampler is not None and seed is not None:
+            raise ValueError("DataLoader(seed=...) seeds shuffle=True; with sampler=..., set the "
+                             "sampler's seed instead (e.g. DistributedSampler(seed=...))")
         if sampler is None:
             sampler = RandomSampler(dataset, seed) if shuffle else SequentialSampler(dataset)
         self.dataset, self.sampler = dataset, sampler

@@ -49,7 +49,7 @@ class MNIST(ArrayDataset):
     Attributes: ``data`` (float32 images), ``targets`` (int64 labels), ``classes``.
 
     >>> train = MNIST(train=True)                   # doctest: +SKIP
-    >>> image, label = train[0]; image.shape, train.targets.dtype
+    >>> image, label = train[0]; image.shape, train.targets.dtype  # doctest: +SKIP
     ((1, 28, 28), dtype('int64'))
     """
 
@@ -177,8 +177,10 @@ class MNIST(ArrayDataset):
                   f"      mkdir -p {cache} && cd {cache}"]
         lines += [f"      curl -fLO {self.mirrors[0]}{f}" for f in files]
         lines += ["  * or point distgrad at a directory that holds them:",
-                  f"      export DISTGRAD_DATA=/path/to/data    # files in /path/to/data/{self.name}/",
-                  f"      or {cls}(root='/path/to/dir'), i.e. distgrad train --data-dir /path/to/dir"]
+                  "      export DISTGRAD_DATA=/path/to/data    "
+                  f"# files in /path/to/data/{self.name}/",
+                  f"      or {cls}(root='/path/to/dir'), "
+                  "i.e. distgrad train --data-dir /path/to/dir"]
         if self.system_package:
             lines += ["  * or install the system package (Debian/Ubuntu):",
                       f"      sudo apt-get install {self.system_package}"]
@@ -222,10 +224,13 @@ class FashionMNIST(MNIST):
     classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
     mirrors = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-               "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/")
+               "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/"
+               "data/fashion/")
     resources = {
-        "train": (_images(60000, "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
-                  _labels(60000, "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9")),
+        "train": (_images(60000,
+                          "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+                  _labels(60000,
+                          "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9")),
         "t10k": (_images(10000, "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
                          split="t10k"),
                  _labels(10000, "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",

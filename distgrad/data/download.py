@@ -53,7 +53,7 @@ class ChecksumError(ValueError):
 
 
 def check_payload(payload, resource, name, raw=None, digest=True):
-    """Raise ``ChecksumError`` unless ``payload`` (the decompressed bytes of ``name``) is ``resource``.
+    """Raise ``ChecksumError`` unless ``payload`` (``name``'s decompressed bytes) is ``resource``.
 
     The size is always checked; with ``digest`` also the sha256 of the payload, or when that is
     not known the md5 of ``raw`` (the ``.gz`` bytes as stored).

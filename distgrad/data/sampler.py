@@ -10,11 +10,7 @@ from distgrad.data._process_group import initialized_process_group
 
 
 class Sampler:
-    """Base class: ``indices()`` returns this epoch's sample indices as an int64 array."""
-
-    def indices(self):
-        """This epoch's sample indices, in order, as an int64 NumPy array."""
-        raise TypeError(f"{type(self).__name__} must define indices()")
+    """Base class: subclasses define ``indices()``, this epoch's indices as an int64 array."""
 
     def __iter__(self):
         return iter(self.indices().tolist())

@@ -244,7 +244,7 @@ class DataLoader:
             if state.get(key, ours) != ours:
                 raise ValueError(f"DataLoader.load_state_dict: saved {key}={state[key]} but this "
                                  f"loader has {key}={ours}; resuming would visit different "
-                                 "samples (use the same batch size and data set)")
+                                 "samples (use the same batch size, data set and number of ranks)")
         position = int(state["batches_yielded"])
         if not 0 <= position <= len(self):
             raise ValueError(f"DataLoader.load_state_dict: batches_yielded={position} is outside "

@@ -4,20 +4,28 @@ Conventionally imported as ``dist``; importing it never imports mpi4py (only an 
 process group does), so one-process programs run without any MPI library.
 """
 from .abort import install_abort_hooks, uninstall_abort_hooks
+from .buckets import compute_bucket_assignment
+from .comm_hooks import GradBucket, allreduce_hook, fp16_compress_hook
 from .communicators import (CommunicatorBase, MpiCommunicator, NaiveReducer,
                             SingleCommunicator)
+from .ddp import DDP, DistributedDataParallel
 from .launcher import detect_launcher
 from .process_group import (all_gather_object, all_reduce, barrier, broadcast, broadcast_object,
                             destroy_process_group, get_backend, get_default_group,
                             get_local_rank, get_local_world_size, get_rank, get_watchdog,
                             get_world_size, init_process_group, is_initialized)
+from .reducer import CommStats
+from .timeline import Timeline
 from .watchdog import Watchdog
+from . import comm_hooks
 
 __all__ = [
     "init_process_group", "destroy_process_group", "is_initialized", "get_backend",
     "get_default_group", "get_watchdog", "get_rank", "get_world_size", "get_local_rank",
     "get_local_world_size",
     "barrier", "all_reduce", "broadcast", "all_gather_object", "broadcast_object",
-    "CommunicatorBase", "SingleCommunicator", "MpiCommunicator", "NaiveReducer", "Watchdog",
-    "detect_launcher", "install_abort_hooks", "uninstall_abort_hooks",
+    "DistributedDataParallel", "DDP", "CommStats", "comm_hooks", "GradBucket", "allreduce_hook",
+    "fp16_compress_hook", "CommunicatorBase", "SingleCommunicator", "MpiCommunicator",
+    "NaiveReducer", "Timeline", "Watchdog", "detect_launcher", "compute_bucket_assignment",
+    "install_abort_hooks", "uninstall_abort_hooks",
 ]

@@ -1,0 +1,305 @@
+"""The reducer: turns gradient-ready hooks into bucketed all-reduces that overlap backward.
+
+Per step: each parameter's post-accumulate-grad hook puts its gradient in its bucket (a view,
+so usually without a copy); a bucket whose gradients are all in is *ready*; ready buckets are
+launched strictly in index order (every rank must issue collectives in the same order) to the
+communication thread; a callback queued on the backward engine launches whatever is left
+(parameters that got no gradient), waits, and checks the control values reduced with the last
+bucket: one non-finite flag and one usage count per parameter, so every rank takes the same
+decision in the same step without an extra collective.
+"""
+import time
+
+import numpy
+
+from ..autograd import queue_callback
+from ..backend import to_numpy
+from .buckets import FIRST_BUCKET_BYTES, Bucket, compute_bucket_assignment
+from .comm_hooks import GradBucket
+from .comm_thread import CommThread
+from .timeline import COMMUNICATION, COMPUTE
+
+
+def _all_finite(array):
+    # min and max propagate NaN and show ±inf, without a temporary as large as the bucket.
+    return array.size == 0 or bool(numpy.isfinite(float(array.min())) and
+                                   numpy.isfinite(float(array.max())))
+
+
+class CommStats:
+    """Communication figures of the last synchronised step and totals over all steps."""
+
+    def __init__(self):
+        self.steps = 0
+        self.bytes = 0                 # bytes all-reduced in the last step (buffer sizes)
+        self.comm_seconds = 0.0        # sum over buckets of launch -> finished, last step
+        self.exposed_seconds = 0.0     # time backward waited for communication, last step
+        self.total_bytes = 0
+        self.total_comm_seconds = 0.0
+        self.total_exposed_seconds = 0.0
+
+    def as_dict(self):
+        """All figures as a plain dict."""
+        return dict(vars(self))
+
+
+class Reducer:
+    """Averages the gradients of ``named_params`` over ``comm`` during backward.
+
+    Owned by ``DistributedDataParallel``; ``prepare_for_backward()`` (called by its forward)
+    arms the hooks for the next backward pass.
+    """
+
+    def __init__(self, named_params, comm, bucket_cap_mb=25, gradient_as_bucket_view=True,
+                 find_unused_parameters=False, check_finite=False, timeline=None,
+                 watchdog=None, first_bucket_mb=FIRST_BUCKET_BYTES / 2**20):
+        self.names = [name for name, _ in named_params]
+        self.params = [p for _, p in named_params]
+        if not self.params:
+            raise ValueError("DistributedDataParallel got a module without parameters that "
+                             "require grad; there is nothing to synchronise")
+        self.comm = comm
+        self.world_size = comm.size
+        self.gradient_as_bucket_view = gradient_as_bucket_view
+        self.find_unused_parameters = find_unused_parameters
+        self.check_finite = check_finite
+        self.timeline = timeline
+        self.watchdog = watchdog
+        self.comm_hook, self.comm_hook_state = None, None
+
+        assignment = compute_bucket_assignment(
+            [p.data.nbytes for p in self.params], [p.dtype for p in self.params],
+            max(1, int(bucket_cap_mb * 2**20)), max(1, int(first_bucket_mb * 2**20)))
+        n = len(self.params)
+        self.buckets = []
+        self._slot = [None] * n            # parameter index -> (bucket index, view)
+        for b, indices in enumerate(assignment):
+            # The last bucket carries the control values: [non-finite flag, usage per parameter].
+            tail = 1 + n if b == len(assignment) - 1 else 0
+            bucket = Bucket(b, [self.params[i] for i in indices],
+                            [self.names[i] for i in indices], tail=tail)
+            bucket.param_indices = indices
+            self.buckets.append(bucket)
+            for i, view in zip(indices, bucket.views):
+                self._slot[i] = (b, view)
+                if self.params[i].grad is not None:
+                    view[...] = self.params[i].grad
+                    if gradient_as_bucket_view:
+                        self.params[i].grad = view
+        self._grad_buckets = [GradBucket(b, comm, b is self.buckets[-1]) for b in self.buckets]
+        self._bucket_sizes = [len(b.params) for b in self.buckets]
+        self._total_bytes = sum(b.nbytes for b in self.buckets)
+
+        self.step = 0
+        self.last_step_finite = True
+        self.stats = CommStats()
+        self._expect = False
+        self._reset_step()
+        self._thread = CommThread(self._communicate) if self.world_size > 1 else None
+        self._handles = [p.register_post_accumulate_grad_hook(self._make_hook(i))
+                         for i, p in enumerate(self.params)]
+
+    def _make_hook(self, index):
+        def hook(param):
+            self._on_grad_ready(index, param)
+        return hook
+
+    def _reset_step(self):
+        self._in_backward = False
+        self._used = [0] * len(self.params)
+        self._n_used = 0
+        self._pending = list(self._bucket_sizes)
+        self._ready = [False] * len(self.buckets)
+        self._next_launch = 0
+        self._local_nonfinite = 0
+        self._times = [None] * len(self.buckets)
+
+    def prepare_for_backward(self):
+        """Arm the hooks: the next backward pass averages gradients."""
+        if self._in_backward:
+            # A previous backward died between its first hook and its callback; finish the
+            # collectives it launched so this step starts from a clean slate.
+            if self._thread is not None:
+                self._thread.wait_all()
+            self._reset_step()
+        self._expect = True
+
+    def disarm(self):
+        """The next backward accumulates locally (``no_sync``)."""
+        self._expect = False
+
+    def register_comm_hook(self, state, hook):
+        """Reduce each bucket with ``hook(state, bucket)`` instead of the default all-reduce."""
+        if self.step > 0 or self._in_backward:
+            raise RuntimeError("register_comm_hook() must be called before the first backward "
+                               "pass, so that every step reduces the same way on every rank")
+        if not callable(hook):
+            raise TypeError(f"register_comm_hook(state, hook) needs a callable hook, got {hook!r}")
+        self.comm_hook, self.comm_hook_state = hook, state
+
+    # --- main thread, during backward -----------------------------------------------------
+    def _on_grad_ready(self, index, param):
+        if not self._expect:
+            return
+        if not self._in_backward:
+            self._in_backward = True
+            self._t_backward = time.perf_counter()
+            queue_callback(self._finalize)
+        self._used[index] = 1
+        self._n_used += 1
+        b, view = self._slot[index]
+        grad = param.grad
+        if grad is not view:
+            view[...] = grad
+            if self.gradient_as_bucket_view:
+                param.grad = view
+        self._pending[b] -= 1
+        if self._pending[b] == 0:
+            self._mark_ready(b)
+
+    def _mark_ready(self, b):
+        self._ready[b] = True
+        if self.timeline is not None:
+            self.timeline.instant(f"bucket {b} ready", COMMUNICATION, bucket=b, step=self.step)
+        # Launch strictly in index order: a ready bucket waits for all lower-indexed ones.
+        while self._next_launch < len(self.buckets) and self._ready[self._next_launch]:
+            bucket = self.buckets[self._next_launch]
+            self._next_launch += 1
+            if bucket.tail.size and self.world_size > 1:
+                bucket.tail[1:] = self._used
+            if self._thread is not None:
+                self._thread.submit(bucket)
+            else:
+                self._communicate(bucket)
+
+    # --- communication thread (inline at world size 1) -------------------------------------
+    def _communicate(self, bucket):
+        start = time.perf_counter()
+        if self.check_finite and not _all_finite(bucket.grads):
+            self._local_nonfinite = 1
+        if bucket.tail.size and self.world_size > 1:
+            bucket.tail[0] = self._local_nonfinite
+        watch = self.watchdog
+        token = watch.begin(lambda: f"Allreduce of gradient bucket {bucket.index} of "
+                                    f"{len(self.buckets)} ({bucket.nbytes} bytes) in DDP step "
+                                    f"{self.step}") if watch is not None else None
+        if self.comm_hook is not None:
+            result = self.comm_hook(self.comm_hook_state, self._grad_buckets[bucket.index])
+            if result is not bucket.buffer:
+                bucket.buffer[...] = result
+        elif self.world_size > 1:
+            self.comm.allreduce(bucket.buffer)
+            bucket.buffer /= self.world_size
+        if token is not None:
+            watch.end(token)
+        end = time.perf_counter()
+        self._times[bucket.index] = (start, end)
+        if self.timeline is not None:
+            self.timeline.complete(f"allreduce bucket {bucket.index}", COMMUNICATION, start, end,
+                                   bucket=bucket.index, bytes=bucket.nbytes, step=self.step,
+                                   params=len(bucket.params))
+
+    # --- main thread, end of backward -------------------------------------------------------
+    def _finalize(self):
+        wait_start = time.perf_counter()
+        n = len(self.params)
+        unused = [] if self._n_used == n else [i for i in range(n) if not self._used[i]]
+        grad_was_none = {}
+        for i in unused:
+            # Every rank must launch every bucket, used or not, or the others would wait
+            # forever; a missing gradient takes part as zeros, an existing one as it is.
+            b, view = self._slot[i]
+            grad = self.params[i].grad
+            grad_was_none[i] = grad is None
+            if grad is None:
+                view[...] = 0
+            elif grad is not view:
+                view[...] = grad
+            self._pending[b] -= 1
+            if self._pending[b] == 0:
+                self._mark_ready(b)
+        if self._thread is not None:
+            self._thread.wait_all()
+        wait_end = time.perf_counter()
+
+        nonfinite, counts = self._decode_control()
+        for i in unused:
+            if counts[i] > 0 or not grad_was_none[i]:
+                self._point_grad(i)
+        if not self.gradient_as_bucket_view:
+            for i in range(n):
+                if self._used[i]:
+                    self._point_grad(i)
+        self._record(wait_start, wait_end)
+        self._reset_step()
+        self._expect = False
+        self.step += 1
+        self.last_step_finite = not nonfinite
+
+        missing = [i for i in range(n) if counts[i] < self.world_size] if unused or (
+            self.world_size > 1 and min(counts) < self.world_size) else []
+        if missing and not self.find_unused_parameters:
+            raise RuntimeError(self._unused_message(missing, counts))
+        if nonfinite and self.check_finite == "raise":
+            raise FloatingPointError(
+                f"non-finite gradient (NaN or inf) on at least one rank in DDP step "
+                f"{self.step - 1}; every rank raises here. Lower the learning rate, clip "
+                "gradients, or pass check_finite='skip' and test ddp.last_step_finite "
+                "before optimizer.step() to skip such steps")
+
+    def _decode_control(self):
+        """(any rank non-finite, per-parameter count of ranks that produced a gradient)."""
+        if self.world_size == 1:
+            return bool(self._local_nonfinite), self._used
+        # The tail was averaged with the gradients: multiply back and round to counts.
+        control = numpy.rint(to_numpy(self.buckets[-1].tail) * self.world_size)
+        return bool(control[0] > 0), control[1:].astype(numpy.int64).tolist()
+
+    def _point_grad(self, i):
+        b, view = self._slot[i]
+        param = self.params[i]
+        if self.gradient_as_bucket_view:
+            param.grad = view
+        elif param.grad is None:
+            param.grad = view.copy()
+        else:
+            param.grad[...] = view
+
+    def _unused_message(self, missing, counts):
+        first = missing[0]
+        more = "" if len(missing) == 1 else (
+            f" (and {len(missing) - 1} more: " +
+            ", ".join(repr(self.names[i]) for i in missing[1:6]) +
+            (", ..." if len(missing) > 6 else "") + ")")
+        return (f"DistributedDataParallel: parameter {self.names[first]!r}{more} received no "
+                f"gradient in backward step {self.step - 1} on "
+                f"{self.world_size - counts[first]} of {self.world_size} rank(s). Pass "
+                "find_unused_parameters=True to DistributedDataParallel when some parameters "
+                "do not take part in the loss (they are then averaged as zeros), or make "
+                "every parameter contribute to the loss")
+
+    def _record(self, wait_start, wait_end):
+        stats = self.stats
+        stats.steps += 1
+        stats.bytes = self._total_bytes
+        stats.comm_seconds = sum(end - start for start, end in self._times)
+        stats.exposed_seconds = wait_end - wait_start
+        stats.total_bytes += stats.bytes
+        stats.total_comm_seconds += stats.comm_seconds
+        stats.total_exposed_seconds += stats.exposed_seconds
+        if self.timeline is not None:
+            self.timeline.complete("wait for gradients", COMPUTE, wait_start, wait_end,
+                                   step=self.step)
+            self.timeline.complete("backward", COMPUTE, self._t_backward, wait_end,
+                                   step=self.step, note="from the first gradient ready")
+            self.timeline.record_step(self._t_backward, wait_start, wait_end, [
+                (b.nbytes, start, end) for b, (start, end) in zip(self.buckets, self._times)])
+
+    def close(self):
+        """Remove the hooks and stop the communication thread."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        if self._thread is not None:
+            self._thread.close()
+            self._thread = None

@@ -1,0 +1,171 @@
+"""Optimiser state kept in one flat array per kind (``exp_avg``, ``momentum_buffer`` ...) for all
+parameters of a param group that share device and dtype, so an update is a handful of vectorised
+passes over one array instead of a handful per parameter.
+
+Users still see PyTorch's per-parameter state: ``state[p]["exp_avg"]`` is a view of ``p``'s slice
+of the flat array, so both always agree and nothing is copied.
+"""
+import numpy
+
+from .. import backend
+
+_NO_STATE = {}
+
+
+def _address(array):
+    """Address of the first element (NumPy or CuPy)."""
+    if isinstance(array, numpy.ndarray):
+        return array.__array_interface__["data"][0]
+    return array.data.ptr
+
+
+def _flat_view(arrays):
+    """A 1-D array whose consecutive slices are ``arrays`` (C-contiguous, same dtype, in order),
+    or None when they do not lie back to back in one buffer."""
+    root = arrays[0]
+    while isinstance(root.base, type(root)):
+        root = root.base
+    if not root.flags.c_contiguous or root.dtype != arrays[0].dtype:
+        return None
+    whole = root.reshape(-1)
+    itemsize = whole.dtype.itemsize
+    start, rest = divmod(_address(arrays[0]) - _address(whole), itemsize)
+    if rest or start < 0:
+        return None
+    end = start
+    for a in arrays:
+        # An address inside root's live allocation can only belong to a view of that memory.
+        if a.dtype != whole.dtype or not a.flags.c_contiguous or \
+                _address(a) != _address(whole) + end * itemsize:
+            return None
+        end += a.size
+    return whole[start:end] if end <= whole.size else None
+
+
+class FlatState:
+    """Parameters of one group that share device and dtype, their state kinds laid out back to
+    back, and scratch arrays of the same length for the update's temporaries.
+
+    Args:
+        params: the parameters (Tensors), in group order.
+        state: the optimiser's ``state`` dict; existing arrays are copied in, missing ones start
+            at zero, and every ``state[p][kind]`` becomes a view of the flat array.
+        kinds: names of the per-parameter array states.
+    """
+
+    def __init__(self, params, state, kinds):
+        self.params = params
+        self.datas = [p.data for p in params]
+        self.xp = backend.get_array_module(params[0])
+        self.shapes = [a.shape for a in self.datas]
+        self.bounds = []
+        end = 0
+        for a in self.datas:
+            self.bounds.append((end, end + a.size))
+            end += a.size
+        self.numel = end
+        dtype, device = self.datas[0].dtype, params[0].device
+        # A parameter with no state at all is new: SGD starts its momentum from the gradient.
+        self.fresh = [len(state.get(p, _NO_STATE)) == 0 for p in params]
+        self.buffers, self.views = {}, {}
+        for kind in kinds:
+            flat = self._zeros(dtype)
+            views = [flat[lo:hi].reshape(shape)
+                     for (lo, hi), shape in zip(self.bounds, self.shapes)]
+            for p, view in zip(params, views):
+                old = state.get(p, _NO_STATE).get(kind)
+                if old is not None:
+                    view[...] = backend.to_device(old, device).reshape(view.shape)
+                state[p][kind] = view
+            self.buffers[kind], self.views[kind] = flat, views
+        self._scratch = []
+        self.param_flat = _flat_view(self.datas)
+
+    def _zeros(self, dtype):
+        if self.xp is numpy:
+            return numpy.zeros(self.numel, dtype)
+        with self.xp.cuda.Device(self.datas[0].device.id):
+            return self.xp.zeros(self.numel, dtype)
+
+    def intact(self, state):
+        """True while the parameters' arrays and the state views are the ones laid out here
+        (a load_state_dict, a user's assignment or a ``.to()`` replaces them)."""
+        for i, p in enumerate(self.params):
+            if p.data is not self.datas[i]:
+                return False
+            entry = state.get(p, _NO_STATE)
+            for kind, views in self.views.items():
+                if entry.get(kind) is not views[i]:
+                    return False
+        return True
+
+    def take_fresh(self):
+        """Which parameters had no state before this step (then marks all as seen)."""
+        fresh, self.fresh = self.fresh, [False] * len(self.params)
+        return fresh
+
+    def scratch(self, index):
+        """Scratch flat array number ``index`` (allocated once, reused every step)."""
+        while len(self._scratch) <= index:
+            self._scratch.append(self._zeros(self.datas[0].dtype))
+        return self._scratch[index]
+
+    def segments(self, flat):
+        """Each parameter's 1-D slice of ``flat``."""
+        return [flat[lo:hi] for lo, hi in self.bounds]
+
+    def gather_grads(self, out):
+        """Copy every parameter's gradient into the flat array ``out`` and return it."""
+        grads = []
+        for p, shape in zip(self.params, self.shapes):
+            g = p.grad
+            if g.shape != shape:
+                raise RuntimeError(f"parameter of shape {shape} has a gradient of shape {g.shape}; "
+                                   "a gradient must have its parameter's shape")
+            grads.append(g.reshape(-1))
+        return self.xp.concatenate(grads, out=out)
+
+    def param_values(self, out):
+        """The parameters as one flat array: their own buffer when they lie back to back,
+        else a copy in ``out``."""
+        if self.param_flat is not None:
+            return self.param_flat
+        return self.xp.concatenate([a.reshape(-1) for a in self.datas], out=out)
+
+    def scale_params(self, factor):
+        """``p *= factor`` for every parameter, in place."""
+        if self.param_flat is not None:
+            self.xp.multiply(self.param_flat, factor, out=self.param_flat)
+            return
+        for a in self.datas:
+            self.xp.multiply(a, factor, out=a)
+
+    def add_to_params(self, update):
+        """``p += update[p's slice]`` for every parameter, in place (never rebinding ``p.data``:
+        other components hold views of it)."""
+        if self.param_flat is not None:
+            self.xp.add(self.param_flat, update, out=self.param_flat)
+            return
+        for a, (lo, hi) in zip(self.datas, self.bounds):
+            self.xp.add(a, update[lo:hi].reshape(a.shape), out=a)
+
+
+class FlatGroup:
+    """The flat layouts of one param group: one ``FlatState`` per (device, dtype) among the
+    parameters that have a gradient this step."""
+
+    def __init__(self, params, state, kinds):
+        self.params, self.kinds = params, kinds
+        by_kind = {}
+        for p in params:
+            by_kind.setdefault((p.device, p.data.dtype), []).append(p)
+        self.parts = [FlatState(ps, state, kinds) for ps in by_kind.values()]
+
+    def matches(self, params, state, kinds):
+        """True when this layout still serves ``params`` with state ``kinds``."""
+        if kinds != self.kinds or len(params) != len(self.params):
+            return False
+        for p, q in zip(params, self.params):
+            if p is not q:
+                return False
+        return all(part.intact(state) for part in self.parts)

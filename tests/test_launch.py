@@ -1,0 +1,199 @@
+"""launch/mpirun.sh and launch/bind_gpu.sh: real MPI runs with the environment's mpiexec,
+the command lines they build for Open MPI (through a stand-in mpirun), and GPU binding."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+MPIRUN = REPO / "launch" / "mpirun.sh"
+BIND_GPU = REPO / "launch" / "bind_gpu.sh"
+IN_VENV = sys.prefix != sys.base_prefix
+VENV_MPIEXEC = Path(sys.prefix) / "bin" / "mpiexec"
+
+# Variables the scripts read; each test starts without them so the host's settings cannot leak in.
+_SCRUBBED = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_THREAD_LIMIT",
+             "MPIEXEC", "VIRTUAL_ENV", "CUDA_VISIBLE_DEVICES", "DISTGRAD_GPUS_PER_NODE",
+             "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "SLURM_JOB_ID")
+
+
+def _env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+    if IN_VENV:
+        env["VIRTUAL_ENV"] = sys.prefix
+    env.update(extra)
+    return env
+
+
+def _run(args, timeout=60, **extra):
+    return subprocess.run([str(a) for a in args], env=_env(**extra), capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def _cores():
+    return int(subprocess.run(["nproc"], env=_env(), capture_output=True, text=True,
+                              check=True).stdout)
+
+
+@pytest.fixture
+def fake_openmpi(tmp_path):
+    """An ``mpirun`` that answers ``--version`` like Open MPI 4.1 and otherwise prints its
+    arguments, one per line."""
+    exe = tmp_path / "mpirun"
+    exe.write_text('#!/bin/sh\n'
+                   'if [ "$1" = --version ]; then echo "mpirun (Open MPI) 4.1.4"; exit 0; fi\n'
+                   'printf "%s\\n" "$@"\n')
+    exe.chmod(0o755)
+    return exe
+
+
+needs_venv_mpi = pytest.mark.skipif(
+    not (IN_VENV and VENV_MPIEXEC.exists()),
+    reason=f"needs mpiexec in the virtual environment running the tests ({VENV_MPIEXEC})")
+
+
+@needs_venv_mpi
+def test_two_ranks_with_one_thread_each():
+    probe = ("import os, sys; from mpi4py import MPI; c = MPI.COMM_WORLD; "
+             "print('RANK', c.Get_rank(), c.Get_size(), os.environ['OMP_NUM_THREADS'], "
+             "os.environ['OPENBLAS_NUM_THREADS'], sys.prefix)")
+    # `python`, not sys.executable: the wrapper must put the venv's bin/ first on PATH.
+    r = _run([MPIRUN, "-n", 2, "--", "python", "-c", probe], timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = sorted(line.split() for line in r.stdout.splitlines() if line.startswith("RANK"))
+    threads = str(max(1, _cores() // 2))
+    assert lines == [["RANK", "0", "2", threads, threads, sys.prefix],
+                     ["RANK", "1", "2", threads, threads, sys.prefix]], r.stdout + r.stderr
+
+
+@needs_venv_mpi
+def test_uses_the_venv_mpiexec_and_divides_cores_among_ranks():
+    r = _run([MPIRUN, "-n", 1, "--dry-run", "--", "python", "x.py"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [f"OMP_NUM_THREADS={_cores()}", str(VENV_MPIEXEC), "-n", "1",
+                                "python", "x.py"]
+
+
+@needs_venv_mpi
+def test_keeps_the_users_thread_count():
+    r = _run([MPIRUN, "-n", 2, "--", "sh", "-c", "echo T=$OMP_NUM_THREADS/$MKL_NUM_THREADS"],
+             OMP_NUM_THREADS="3", timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["T=3/3", "T=3/3"]
+
+
+def test_open_mpi_gets_forwarded_variables_and_oversubscribe(fake_openmpi):
+    n = _cores() + 1
+    r = _run([MPIRUN, "-n", n, "--gpus", "--", "python", "train.py"],
+             MPIEXEC=str(fake_openmpi), DISTGRAD_DATA="/data", PYTHONPATH="/p")
+    assert r.returncode == 0, r.stderr
+    args = r.stdout.split("\n")
+    assert args[:2] == ["-n", str(n)]
+    assert "--oversubscribe" in args
+    assert ("--allow-run-as-root" in args) == (os.geteuid() == 0)
+    forwarded = {args[i + 1] for i, a in enumerate(args) if a == "-x"}
+    assert {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "PATH", "PYTHONPATH",
+            "DISTGRAD_DATA"} <= forwarded
+    assert args[-4:] == [str(BIND_GPU), "python", "train.py", ""]
+
+
+def test_open_mpi_within_the_cores_is_not_oversubscribed(fake_openmpi):
+    r = _run([MPIRUN, "-n", 1, "--", "true"], MPIEXEC=str(fake_openmpi))
+    assert r.returncode == 0, r.stderr
+    assert "--oversubscribe" not in r.stdout.split("\n")
+
+
+@pytest.mark.parametrize("style", ["mpich", "openmpi"])
+def test_hostfile_of_either_syntax_reaches_open_mpi(fake_openmpi, tmp_path, style):
+    hostfile = tmp_path / "hosts"
+    if style == "mpich":
+        hostfile.write_text("# two machines\nnode01:4\nnode02:2  # small one\n\n")
+    else:
+        hostfile.write_text("node01 slots=4\nnode02 slots=2\n")
+    r = _run([MPIRUN, "--hostfile", hostfile, "--", "true"], MPIEXEC=str(fake_openmpi))
+    assert r.returncode == 0, r.stderr
+    args = r.stdout.split("\n")
+    assert args[:2] == ["-n", "6"], "-n defaults to the hostfile's slots"
+    if style == "openmpi":
+        assert args[2:4] == ["--hostfile", str(hostfile)]
+    else:
+        assert args[2:4] == ["--host", "node01:4,node02:2"]
+    assert "--oversubscribe" not in args
+
+
+@needs_venv_mpi
+def test_open_mpi_hostfile_is_converted_for_hydra(tmp_path):
+    hostfile = tmp_path / "hosts"
+    hostfile.write_text("node01 slots=4\nnode02 slots=2 max_slots=8\n")
+    r = _run([MPIRUN, "-n", 3, "--hostfile", hostfile, "--dry-run", "--", "true"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[1:] == [str(VENV_MPIEXEC), "-n", "3", "-hosts",
+                                    "node01:4\\,node02:2", "true"]
+
+
+def test_example_hostfile_is_read(fake_openmpi):
+    r = _run([MPIRUN, "--hostfile", REPO / "launch" / "hostfile.example", "--", "true"],
+             MPIEXEC=str(fake_openmpi))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:4] == ["-n", "10", "--host", "node01:4,node02:4,node03:2"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-n", "0", "--", "true"], "-n 0 is not a number of ranks"),
+    (["-n", "2"], "no command given"),
+    (["--bogus", "--", "true"], "unknown option '--bogus'"),
+    (["--hostfile", "/nonexistent/hosts", "--", "true"], "cannot be read"),
+])
+def test_bad_arguments_are_explained(fake_openmpi, args, message):
+    r = _run([MPIRUN, *args], MPIEXEC=str(fake_openmpi))
+    assert r.returncode == 2
+    assert message in r.stderr
+
+
+def test_mixed_hostfile_syntax_is_refused(fake_openmpi, tmp_path):
+    hostfile = tmp_path / "hosts"
+    hostfile.write_text("node01:4\nnode02 slots=2\n")
+    r = _run([MPIRUN, "--hostfile", hostfile, "--", "true"], MPIEXEC=str(fake_openmpi))
+    assert r.returncode == 2
+    assert "mixes" in r.stderr
+
+
+@pytest.mark.parametrize("script", [MPIRUN, BIND_GPU])
+def test_help(script):
+    r = _run([script, "--help"])
+    assert r.returncode == 0, r.stderr
+    assert "Usage:" in r.stdout and "set -euo" not in r.stdout
+
+
+_SHOW = ["sh", "-c", 'echo "${CUDA_VISIBLE_DEVICES-unset}"']
+
+
+@pytest.mark.parametrize("variables, expected", [
+    ({"MPI_LOCALRANKID": "3", "DISTGRAD_GPUS_PER_NODE": "2"}, "1"),
+    ({"OMPI_COMM_WORLD_LOCAL_RANK": "2", "DISTGRAD_GPUS_PER_NODE": "4"}, "2"),
+    ({"SLURM_LOCALID": "1", "CUDA_VISIBLE_DEVICES": "4,6,7"}, "6"),
+    ({"SLURM_LOCALID": "5", "CUDA_VISIBLE_DEVICES": "GPU-a,GPU-b"}, "GPU-b"),
+    # Under mpiexec inside Slurm the MPI's own local rank wins over the inherited SLURM_LOCALID.
+    ({"MPI_LOCALRANKID": "1", "SLURM_LOCALID": "0", "DISTGRAD_GPUS_PER_NODE": "2"}, "1"),
+    ({"DISTGRAD_GPUS_PER_NODE": "2"}, "0"),
+    ({"MPI_LOCALRANKID": "1", "DISTGRAD_GPUS_PER_NODE": "0"}, "unset"),
+])
+def test_bind_gpu_by_local_rank(variables, expected):
+    r = _run([BIND_GPU, *_SHOW], **variables)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == expected
+
+
+def test_bind_gpu_rejects_a_bad_local_rank():
+    r = _run([BIND_GPU, "true"], MPI_LOCALRANKID="x", DISTGRAD_GPUS_PER_NODE="2")
+    assert r.returncode == 2
+    assert "local rank 'x'" in r.stderr
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+def test_scripts_are_shellcheck_clean():
+    r = subprocess.run(["shellcheck", MPIRUN, BIND_GPU], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr

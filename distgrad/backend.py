@@ -32,9 +32,10 @@ def get_array_module(x):
     >>> get_array_module(numpy.zeros(3)) is numpy
     True
     """
-    x = getattr(x, "data", x) if not isinstance(x, numpy.ndarray) else x
-    if cupy is not None and isinstance(x, cupy.ndarray):
-        return cupy
+    if cupy is not None:
+        # A Tensor holds its array in .data; a CuPy array's own .data is a memory pointer.
+        if isinstance(x, cupy.ndarray) or isinstance(getattr(x, "data", None), cupy.ndarray):
+            return cupy
     return numpy
 
 

@@ -42,8 +42,13 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_hooks", "_post_hooks", "__weakref__")
-    # NumPy should defer to Tensor's reflected operators (ndarray * Tensor -> Tensor).
-    __array_priority__ = 1000
+    # NumPy defers to Tensor's reflected operators (ndarray * Tensor -> Tensor, recorded), and
+    # numpy.asarray(tensor) gives the host data, as with PyTorch tensors.
+    __array_ufunc__ = None
+
+    def __array__(self, dtype=None, copy=None):
+        array = backend.to_numpy(self.data)
+        return array if dtype is None else array.astype(dtype, copy=False)
 
     def __init__(self, data, requires_grad=False):
         self.data = _as_array(data)

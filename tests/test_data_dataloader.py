@@ -112,9 +112,10 @@ def test_array_dataset_indexing():
         ArrayDataset(numpy.zeros(3), numpy.zeros(2))
 
 
-def test_device_cpu_gives_numpy_arrays():
+def test_batches_are_tensors_holding_numpy_arrays_on_the_cpu():
     x, y = next(iter(DataLoader(_data(4), batch_size=2, device="cpu")))
-    assert isinstance(x, numpy.ndarray) and isinstance(y, numpy.ndarray)
+    assert isinstance(x.data, numpy.ndarray) and isinstance(y.data, numpy.ndarray)
+    assert x.device == "cpu" and not x.requires_grad
 
 
 def test_argument_errors():

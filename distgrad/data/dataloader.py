@@ -8,6 +8,7 @@ import threading
 
 import numpy
 
+from distgrad.autograd.tensor import Tensor
 from distgrad.backend import parse_device, to_device
 from distgrad.data.sampler import RandomSampler, SequentialSampler
 
@@ -107,7 +108,7 @@ def _prefetched(batches):
 
 
 class DataLoader:
-    """Iterate over ``dataset`` in batches: tuples of backend arrays on ``device``.
+    """Iterate over ``dataset`` in batches: tuples of Tensors (without grad) on ``device``.
 
     Args:
         batch_size: samples per batch; the last batch is smaller unless ``drop_last``.
@@ -202,11 +203,13 @@ class DataLoader:
             batch = self.dataset[index]
         else:
             batch = _stack([self.dataset[i] for i in index.tolist()])
-        if self.device is None:
-            return batch
+        # Tensors, as PyTorch's loader yields, so batches go straight into models and losses.
         if isinstance(batch, tuple):
-            return tuple(to_device(a, self.device) for a in batch)
-        return to_device(batch, self.device)
+            return tuple(self._tensor(a) for a in batch)
+        return self._tensor(batch)
+
+    def _tensor(self, array):
+        return Tensor(array if self.device is None else to_device(array, self.device))
 
     def _batches(self, order, start, stop):
         for b in range(start, stop):

@@ -1,0 +1,28 @@
+"""The data sets the command line trains on, with their normalisation."""
+from ..data import FashionMNIST, MNIST, Normalize, SyntheticDataset
+
+CLASSES = {"mnist": MNIST, "fashion-mnist": FashionMNIST}
+DATASETS = ("mnist", "fashion-mnist", "synthetic")
+
+
+def _head(dataset, n):
+    """Keep the first ``n`` samples (for quick runs); None keeps all."""
+    if n is None or n >= len(dataset):
+        return dataset
+    dataset.data, dataset.targets = dataset.data[:n], dataset.targets[:n]
+    dataset.arrays = (dataset.data, dataset.targets)
+    return dataset
+
+
+def load(name, data_dir=None, train_samples=None, test_samples=None, seed=0, download=True):
+    """``(train, test)`` data sets for ``name``: "mnist", "fashion-mnist" or "synthetic"."""
+    if name == "synthetic":
+        return (SyntheticDataset(train_samples or 60000, seed=seed, train=True),
+                SyntheticDataset(test_samples or 10000, seed=seed, train=False))
+    if name not in CLASSES:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    cls = CLASSES[name]
+    transform = Normalize(cls.mean, cls.std)  # statistics of the training pixels
+    train = cls(root=data_dir, train=True, download=download, transform=transform)
+    test = cls(root=data_dir, train=False, download=download, transform=transform)
+    return _head(train, train_samples), _head(test, test_samples)

@@ -1,0 +1,107 @@
+"""The ``distgrad`` command: ``distgrad train ...`` and ``distgrad info``."""
+import argparse
+import os
+import sys
+
+from ..models import MODELS
+from .data import DATASETS
+
+
+def _positive(kind):
+    def parse(text):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+    return parse
+
+
+def _non_negative(kind):
+    def parse(text):
+        value = kind(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+        return value
+    return parse
+
+
+def build_parser():
+    """The argument parser (exposed for the docs and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="distgrad", description="Data-parallel training in plain Python. Run under "
+        "`mpiexec -n N` (or srun) for N ranks; without a launcher it uses one process.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train the MNIST MLP or CNN",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    t.add_argument("--model", choices=sorted(MODELS), default="cnn")
+    t.add_argument("--dataset", choices=DATASETS, default="mnist")
+    t.add_argument("--epochs", type=_positive(int), default=1)
+    t.add_argument("--batch-size", type=_positive(int), default=64, help="per rank")
+    t.add_argument("--lr", type=_positive(float), default=1e-3)
+    t.add_argument("--optimizer", choices=("sgd", "adam"), default="adam")
+    t.add_argument("--momentum", type=_non_negative(float), default=0.9, help="for sgd")
+    t.add_argument("--weight-decay", type=_non_negative(float), default=0.0)
+    t.add_argument("--lr-schedule", choices=("none", "step", "cosine"), default="none")
+    t.add_argument("--lr-step-epochs", type=_positive(int), default=1, help="for --lr-schedule step")
+    t.add_argument("--lr-gamma", type=_positive(float), default=0.7, help="for --lr-schedule step")
+    t.add_argument("--warmup-steps", type=_non_negative(int), default=0)
+    t.add_argument("--grad-clip", type=_non_negative(float), default=0.0, help="max gradient norm; 0 = off")
+    t.add_argument("--accumulate", type=_positive(int), default=1, metavar="K",
+                   help="micro-batches of --batch-size per optimiser step (gradient accumulation)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--data-dir", default=None, help="folder holding the IDX files "
+                   "(default: $DISTGRAD_DATA/<dataset>, then ~/.cache/distgrad/<dataset>)")
+    t.add_argument("--no-download", dest="download", action="store_false",
+                   help="never download: fail at once when the data set is not on disk")
+    t.add_argument("--train-samples", type=_positive(int), default=None,
+                   help="use only this many training samples (quick runs)")
+    t.add_argument("--test-samples", type=_positive(int), default=None,
+                   help="use only this many test samples (quick runs)")
+    t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    t.add_argument("--bucket-cap-mb", type=_positive(float), default=25.0)
+    t.add_argument("--checkpoint-dir", default=None)
+    t.add_argument("--checkpoint-every", type=_non_negative(int), default=0, metavar="N",
+                   help="also checkpoint every N steps (always at the end of each epoch)")
+    t.add_argument("--keep-checkpoints", type=_positive(int), default=3)
+    t.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
+    t.add_argument("--metrics", default=None, metavar="FILE", help="JSON lines of step and epoch metrics")
+    t.add_argument("--log-every", type=_positive(int), default=10, metavar="N",
+                   help="steps between loss readings (each one waits for the device)")
+    t.add_argument("--plot", default=None, metavar="FILE.png", help="loss and accuracy curves (matplotlib)")
+    t.add_argument("--timeline", default=None, metavar="FILE", help="Chrome-trace timeline of compute and communication")
+    t.add_argument("--save-model", default=None, metavar="FILE.npz", help="write the final state_dict")
+    t.add_argument("--watchdog-timeout", type=_non_negative(float), default=None,
+                   help="seconds a rank may wait in a collective before the job is aborted "
+                   "(default $DISTGRAD_WATCHDOG_TIMEOUT or 600; 0 = off)")
+    t.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+    sub.add_parser("info", help="versions, array backend, MPI library, ranks, GPUs")
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``distgrad`` console script."""
+    args = build_parser().parse_args(argv)
+    if args.command == "info":
+        from .info import run
+        return run(args)
+    if args.plot and not args.metrics:
+        args.metrics = os.path.splitext(args.plot)[0] + ".metrics.jsonl"
+    from .train import USER_ERRORS, run
+    try:
+        return run(args)
+    except USER_ERRORS as exc:
+        # Mistakes a user can fix get their message, not a traceback; under MPI every rank
+        # says it (the cause may be one rank's) and the job ends instead of leaving others waiting.
+        from .. import distributed as dist
+        many = dist.is_initialized() and dist.get_world_size() > 1
+        prefix = f"[rank {dist.get_rank()}] " if many else ""
+        print(f"{prefix}distgrad train: error: {exc}", file=sys.stderr, flush=True)
+        if many:
+            dist.get_default_group().abort(2)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,7 +8,14 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: venv test test-unit test-mpi clean
+# make train: the CNN on NP MPI ranks for EPOCHS epochs (any `distgrad train` flag via ARGS=).
+NP      ?= 2
+MODEL   ?= cnn
+DATASET ?= mnist
+EPOCHS  ?= 1
+ARGS    ?=
+
+.PHONY: venv train test test-unit test-mpi clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +26,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 venv: $(VENV)/.installed
+
+train: venv
+	$(MPIEXEC) -n $(NP) $(PY) -m distgrad train --model $(MODEL) --dataset $(DATASET) --epochs $(EPOCHS) $(ARGS)
 
 test: test-unit test-mpi
 

@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 train: venv
-	$(MPIEXEC) -n $(NP) $(PY) -m distgrad train --model $(MODEL) --dataset $(DATASET) --epochs $(EPOCHS) $(ARGS)
+	launch/mpirun.sh -n $(NP) -- $(PY) -m distgrad train --model $(MODEL) --dataset $(DATASET) --epochs $(EPOCHS) $(ARGS)
 
 test: test-unit test-mpi
 

@@ -136,3 +136,17 @@ def test_info_reports_versions_and_ranks():
         out = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "distgrad", "info"],
                              capture_output=True, text=True, timeout=60, env=env()).stdout
         assert "MPI library:" in out and "rank 1:" in out
+
+
+@pytest.mark.skipif(not os.environ.get("DISTGRAD_DATA"), reason="DISTGRAD_DATA is not set")
+def test_short_real_data_run_reaches_a_sane_accuracy(tmp_path):
+    """Fashion-MNIST from $DISTGRAD_DATA: an MLP on 6,000 images for one epoch."""
+    e = dict(env(), DISTGRAD_DATA=os.environ["DISTGRAD_DATA"])
+    result = subprocess.run([sys.executable, "-m", "distgrad", "train", "--model", "mlp",
+                             "--dataset", "fashion-mnist", "--train-samples", "6000",
+                             "--no-progress", "--no-download", "--metrics", str(tmp_path / "m.jsonl")],
+                            capture_output=True, text=True, timeout=300, env=e)
+    assert result.returncode == 0, result.stderr
+    epoch = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()][-1]
+    assert epoch["kind"] == "epoch" and epoch["test_accuracy"] > 0.75
+    assert "(10000 samples)" in result.stdout

@@ -72,6 +72,16 @@ def test_conv2d_retain_graph_backward_twice():
     numpy.testing.assert_allclose(w.grad, 2 * first[1], rtol=1e-6)
 
 
+def test_conv2d_same_shape_twice_in_one_graph():
+    # Both column buffers are alive at once (and recycled afterwards): they must not alias.
+    def fn(x, w1, w2):
+        return ops.conv2d(x, w1, padding=1) * ops.conv2d(x, w2, padding=1)
+    for _ in range(2):
+        check_op(fn, rand(2, 2, 4, 4, seed=12), rand(3, 2, 3, 3, seed=13),
+                 rand(3, 2, 3, 3, seed=14), torch_fn=lambda x, w1, w2: (
+                     F.conv2d(x, w1, padding=1) * F.conv2d(x, w2, padding=1)))
+
+
 def test_conv2d_bad_inputs_name_the_values():
     x, w = distgrad.zeros(2, 3, 8, 8), distgrad.zeros(4, 2, 3, 3)
     with pytest.raises(ValueError, match=r"input of shape \(2, 3, 8, 8\) with 3 channels but "

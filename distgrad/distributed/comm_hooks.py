@@ -45,7 +45,7 @@ def allreduce_hook(state, bucket):
     """
     comm = state if state is not None else bucket.process_group
     buffer = bucket.buffer()
-    comm.allreduce(buffer)
+    comm.iallreduce(buffer).wait()
     buffer /= comm.size
     return buffer
 
@@ -70,6 +70,6 @@ def fp16_compress_hook(state, bucket):
     xp = get_array_module(buffer)
     compressed = xp.empty(buffer.shape, dtype=xp.float16)
     xp.divide(buffer, comm.size, out=compressed, casting="same_kind")
-    comm.allreduce(compressed)
+    comm.iallreduce(compressed).wait()
     buffer[...] = compressed
     return buffer

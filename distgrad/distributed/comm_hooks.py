@@ -2,9 +2,9 @@
 
 A hook is ``hook(state, bucket) -> array``: it receives a ``GradBucket`` and returns the
 *average* over ranks of ``bucket.buffer()`` (same shape and dtype; returning the buffer
-itself after reducing in place saves a copy). Hooks run on the communication thread, one
-bucket at a time, in bucket order, and must reduce the whole buffer (it carries control
-values after the gradients).
+itself after reducing in place saves a copy). Hooks run one bucket at a time, in bucket order,
+on the communication thread (the last bucket on the main thread, once the thread is idle),
+and must reduce the whole buffer (it carries control values after the gradients).
 """
 from ..backend import get_array_module
 
@@ -45,7 +45,7 @@ def allreduce_hook(state, bucket):
     """
     comm = state if state is not None else bucket.process_group
     buffer = bucket.buffer()
-    comm.iallreduce(buffer).wait()
+    comm.allreduce(buffer)
     buffer /= comm.size
     return buffer
 
@@ -70,6 +70,6 @@ def fp16_compress_hook(state, bucket):
     xp = get_array_module(buffer)
     compressed = xp.empty(buffer.shape, dtype=xp.float16)
     xp.divide(buffer, comm.size, out=compressed, casting="same_kind")
-    comm.iallreduce(compressed).wait()
+    comm.allreduce(compressed)
     buffer[...] = compressed
     return buffer

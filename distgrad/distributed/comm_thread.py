@@ -1,9 +1,8 @@
 """The thread that performs gradient all-reduces while backward keeps computing.
 
 MPICH makes no asynchronous progress for MPI_Iallreduce on its own (measured: 0% hidden), so
-distgrad hands each ready bucket to this thread, which drives the all-reduce to completion
-(``MpiRequest.wait``); mpi4py releases the GIL inside MPI calls and NumPy inside its kernels,
-so backward keeps computing meanwhile.
+distgrad hands each ready bucket to this thread, which sits in a *blocking* MPI_Allreduce;
+mpi4py releases the GIL there (and NumPy inside its kernels), so both threads advance.
 """
 import queue
 import threading

@@ -95,8 +95,64 @@ def to_device(array, device):
         if cupy is not None and isinstance(array, cupy.ndarray):
             return cupy.asnumpy(array)
         return numpy.asarray(array)
-    with cupy.cuda.Device(int(device[5:])):
+    index = int(device[5:])
+    with cupy.cuda.Device(index):
+        if isinstance(array, cupy.ndarray) and array.device.id != index:
+            # cupy.asarray would hand back the array on its old GPU; copy() reads across GPUs.
+            return array.copy()
         return cupy.asarray(array)
+
+
+def device_index(device):
+    """The GPU number N of ``"cuda:N"`` (``"cuda"`` means the current GPU); None for the CPU."""
+    device = parse_device(device)
+    return None if device == "cpu" else int(device[5:])
+
+
+def set_device(device):
+    """Make ``device`` ("cuda:N", "cuda" or "cpu") the current GPU of the calling thread and
+    return it normalised.
+
+    Call it before any CUDA work of a rank: CuPy allocates, launches kernels and creates NCCL
+    communicators on the current GPU, and a thread starts on GPU 0. GPU numbers count only the
+    GPUs ``CUDA_VISIBLE_DEVICES`` lists (so with ``CUDA_VISIBLE_DEVICES=3`` the one GPU is
+    ``cuda:0``). ``"cpu"`` changes nothing.
+    """
+    device = parse_device(device)
+    if device != "cpu":
+        cupy.cuda.Device(int(device[5:])).use()
+    return device
+
+
+def current_device():
+    """Index of the calling thread's current GPU (0 when none was chosen)."""
+    if cupy is None:
+        raise RuntimeError("current_device() needs CuPy and a GPU; install distgrad[cuda12] "
+                           "or distgrad[cuda13]")
+    return cupy.cuda.runtime.getDevice()
+
+
+def synchronize(device=None):
+    """Block until every kernel and copy queued on ``device`` (default: the current GPU) has
+    finished; a no-op without CuPy or for ``"cpu"``."""
+    if cupy is None or (device is not None and parse_device(device) == "cpu"):
+        return
+    if device is None:
+        cupy.cuda.Device().synchronize()
+    else:
+        cupy.cuda.Device(device_index(device)).synchronize()
+
+
+def nccl():
+    """CuPy's NCCL binding (``cupy.cuda.nccl``) when CuPy and the NCCL library both load,
+    else None (CuPy imports the module even when libnccl is missing, so ``available`` decides)."""
+    if cupy is None:
+        return None
+    try:
+        from cupy.cuda import nccl as module
+    except Exception:  # pragma: no cover - depends on the machine
+        return None
+    return module if getattr(module, "available", False) else None
 
 
 def to_numpy(array):

@@ -42,7 +42,8 @@ def uniform_(tensor, a=0.0, b=1.0):
 
 def normal_(tensor, mean=0.0, std=1.0):
     """Fill with samples from N(mean, std²)."""
-    return _fill(tensor, lambda g, s: g.normal(mean, std, s))
+    # CuPy's Generator has no normal(); mean + std * z is what NumPy's computes, bit for bit.
+    return _fill(tensor, lambda g, s: mean + std * g.standard_normal(s))
 
 
 def zeros_(tensor):

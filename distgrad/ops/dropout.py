@@ -6,6 +6,7 @@ float64 — dropout sits on the MLP's hot path).
 """
 import numbers
 
+from .. import fused
 from ..autograd.function import Function
 from ..backend import default_generator, device_of, get_array_module
 
@@ -16,8 +17,8 @@ class Dropout(Function):
         if p == 1:
             self.mask = xp.zeros_like(x)
         else:
-            keep = default_generator(device_of(x)).random(x.shape, dtype=xp.float32) >= p
-            self.mask = xp.multiply(keep, 1 / (1 - p), dtype=x.dtype)
+            uniform = default_generator(device_of(x)).random(x.shape, dtype=xp.float32)
+            self.mask = fused.dropout_mask(uniform, p, x.dtype)
         return x * self.mask
 
     def backward(self, gy):

@@ -3,6 +3,8 @@
 ``cross_entropy`` is one fused node (log-softmax and negative log-likelihood together): its
 backward is ``softmax - onehot``, which is both cheaper and stabler than chaining two ops.
 """
+import numpy
+
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -29,13 +31,25 @@ def _class_targets(name, input, target):
     if target.shape != (n,):
         raise ValueError(f"{name} got input of shape {tuple(input.shape)} but target of shape "
                          f"{target.shape}: expected ({n},)")
-    if n:
+    # On a GPU, reading the range back would stall every step until the device catches up:
+    # there an out-of-range index makes its sample's loss NaN instead (see ``_poison``).
+    if n and xp is numpy:
         lo, hi = int(target.min()), int(target.max())
         if lo < 0 or hi >= c:
             bad = lo if lo < 0 else hi
             raise ValueError(f"{name} got target {bad}, out of range for {c} classes "
                              f"(class indices must be in [0, {c - 1}])")
     return target
+
+
+def _poison(losses, target, num_classes):
+    """``losses`` with NaN where ``target`` is not a class index (device arrays only: host
+    targets were checked by ``_class_targets``)."""
+    xp = get_array_module(losses)
+    if xp is numpy:
+        return losses
+    valid = (target >= 0) & (target < num_classes)
+    return xp.where(valid, losses, xp.nan).astype(losses.dtype, copy=False)
 
 
 def _reduce(losses, reduction):
@@ -57,7 +71,7 @@ class CrossEntropy(Function):
         xp = get_array_module(logits)
         z, lse = shifted_log_sum_exp(logits, 1)
         rows = xp.arange(len(target))
-        losses = lse[:, 0] - z[rows, target]
+        losses = _poison(lse[:, 0] - z[rows, target], target, logits.shape[1])
         # Keep the shifted logits and their log-normaliser: softmax = exp(z - lse) in backward.
         z -= lse
         self.save_for_backward(z, target)
@@ -78,7 +92,8 @@ class NLLLoss(Function):
         xp = get_array_module(log_probs)
         self.shape, self.dtype = log_probs.shape, log_probs.dtype
         self.target, self.reduction = target, reduction
-        return _reduce(-log_probs[xp.arange(len(target)), target], reduction)
+        losses = -log_probs[xp.arange(len(target)), target]
+        return _reduce(_poison(losses, target, log_probs.shape[1]), reduction)
 
     def backward(self, gy):
         xp = get_array_module(gy)

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# slurm/run_distgrad.sh -- the body every slurm/*.sbatch template runs inside its allocation.
+#
+# Not submitted by itself: a template sets the variables below, then runs this file.  It
+# activates the virtual environment, prints where the job runs, checks MPI with
+# `distgrad info` on every rank, then runs `distgrad train` on every rank.
+#
+#   DISTGRAD_HOME        the repository (holds launch/ and slurm/)                 [required]
+#   DISTGRAD_MODEL       mlp | cnn                                                 [required]
+#   DISTGRAD_DATASET     mnist | fashion-mnist | synthetic                            [mnist]
+#   DISTGRAD_EPOCHS      epochs                                                          [10]
+#   DISTGRAD_BATCH_SIZE  samples per rank per step                                       [64]
+#   DISTGRAD_ARGS        more `distgrad train` flags, split on blanks ("--lr 0.01 --optimizer sgd")
+#   DISTGRAD_DATA        folder holding mnist/ and fashion-mnist/ (IDX files), seen by all nodes
+#   DISTGRAD_VENV        virtual environment with distgrad and mpi4py   [$DISTGRAD_HOME/.venv]
+#                        (empty: the python3 already on PATH, e.g. after `module load`)
+#   DISTGRAD_RUN_DIR     metrics.jsonl and checkpoints/ of this job; empty = neither
+#                        [$DISTGRAD_HOME/runs/<job name>-<job id>]; a requeued job resumes there
+#   DISTGRAD_DEVICE      auto | cpu | cuda                                             [auto]
+#   DISTGRAD_LAUNCHER    mpiexec | srun (see slurm/README.md)                       [mpiexec]
+#   DISTGRAD_SRUN_MPI    srun --mpi=: pmi2 for MPICH and Intel MPI, pmix for Open MPI  [pmi2]
+set -euo pipefail
+
+die() { printf 'run_distgrad.sh: %s\n' "$*" >&2; exit 2; }
+
+: "${DISTGRAD_HOME:?is not set: the template sets it to the repository (submit from there)}"
+: "${DISTGRAD_MODEL:?is not set: mlp or cnn}"
+: "${SLURM_JOB_ID:?is not set: run this inside a Slurm allocation (sbatch slurm/mnist_mlp.sbatch)}"
+DISTGRAD_DATASET="${DISTGRAD_DATASET:-mnist}"
+DISTGRAD_EPOCHS="${DISTGRAD_EPOCHS:-10}"
+DISTGRAD_BATCH_SIZE="${DISTGRAD_BATCH_SIZE:-64}"
+DISTGRAD_ARGS="${DISTGRAD_ARGS:-}"
+DISTGRAD_VENV="${DISTGRAD_VENV-$DISTGRAD_HOME/.venv}"
+DISTGRAD_RUN_DIR="${DISTGRAD_RUN_DIR-$DISTGRAD_HOME/runs/${SLURM_JOB_NAME:-job}-$SLURM_JOB_ID}"
+DISTGRAD_DEVICE="${DISTGRAD_DEVICE:-auto}"
+DISTGRAD_LAUNCHER="${DISTGRAD_LAUNCHER:-mpiexec}"
+DISTGRAD_SRUN_MPI="${DISTGRAD_SRUN_MPI:-pmi2}"
+
+[ -f "$DISTGRAD_HOME/slurm/run_distgrad.sh" ] ||
+  die "DISTGRAD_HOME=$DISTGRAD_HOME is not the distgrad repository (no slurm/run_distgrad.sh there)"
+
+# Activate the environment by hand: `source activate` is not written for `set -u`.
+if [ -n "$DISTGRAD_VENV" ]; then
+  [ -x "$DISTGRAD_VENV/bin/python" ] ||
+    die "DISTGRAD_VENV=$DISTGRAD_VENV has no bin/python; create it (make venv) or set DISTGRAD_VENV"
+  export VIRTUAL_ENV="$DISTGRAD_VENV"
+  export PATH="$DISTGRAD_VENV/bin:$PATH"
+  python="$DISTGRAD_VENV/bin/python"
+else
+  python="$(command -v python3)" || die "DISTGRAD_VENV is empty and there is no python3 on PATH"
+fi
+
+# One OpenMP/BLAS thread per allocated CPU of each rank.
+export OMP_NUM_THREADS="${SLURM_CPUS_PER_TASK:-1}"
+export OPENBLAS_NUM_THREADS="$OMP_NUM_THREADS" MKL_NUM_THREADS="$OMP_NUM_THREADS"
+if [ -n "${DISTGRAD_DATA:-}" ]; then export DISTGRAD_DATA; fi
+
+# Each rank binds its GPU by local rank when the job was given GPUs.  (Arrays that may be
+# empty are expanded as ${a[@]+"${a[@]}"}: bash before 4.4 calls them unbound under set -u.)
+bind=()
+if [ "$DISTGRAD_DEVICE" != cpu ] && [ -n "${SLURM_JOB_GPUS:-}${CUDA_VISIBLE_DEVICES:-}" ]; then
+  bind=("$DISTGRAD_HOME/launch/bind_gpu.sh")
+fi
+
+# mpiexec (MPICH's Hydra, Open MPI's mpirun) reads the allocation from Slurm and starts its
+# daemons through srun; srun can start the ranks itself only if the MPI speaks srun's PMI.
+case "$DISTGRAD_LAUNCHER" in
+  mpiexec) launch=("$DISTGRAD_HOME/launch/mpirun.sh" -n "$SLURM_NTASKS" --) ;;
+  srun) launch=(srun --mpi="$DISTGRAD_SRUN_MPI" --kill-on-bad-exit=1) ;;
+  *) die "DISTGRAD_LAUNCHER=$DISTGRAD_LAUNCHER: use mpiexec or srun" ;;
+esac
+
+train=(-m distgrad train --model "$DISTGRAD_MODEL" --dataset "$DISTGRAD_DATASET"
+  --epochs "$DISTGRAD_EPOCHS" --batch-size "$DISTGRAD_BATCH_SIZE" --device "$DISTGRAD_DEVICE"
+  --no-progress)
+if [ -n "$DISTGRAD_RUN_DIR" ]; then
+  mkdir -p "$DISTGRAD_RUN_DIR/checkpoints"
+  # --resume starts from scratch when there is no checkpoint yet, and picks up the newest one
+  # when Slurm requeues this job (same job id, same directory).
+  train+=(--checkpoint-dir "$DISTGRAD_RUN_DIR/checkpoints" --resume
+    --metrics "$DISTGRAD_RUN_DIR/metrics.jsonl")
+fi
+read -r -a extra <<<"$DISTGRAD_ARGS" || true
+train+=(${extra[@]+"${extra[@]}"})
+
+echo "== job $SLURM_JOB_ID (${SLURM_JOB_NAME:-}) on $(hostname), $(date -Is)"
+echo "   nodes: ${SLURM_JOB_NODELIST:-?} (${SLURM_JOB_NUM_NODES:-?}); tasks: $SLURM_NTASKS," \
+  "per node: ${SLURM_TASKS_PER_NODE:-?}; cpus per task: $OMP_NUM_THREADS;" \
+  "GPUs: ${SLURM_JOB_GPUS:-none}"
+echo "   launcher: ${launch[*]}; python: $python"
+echo "   data: ${DISTGRAD_DATA:-(default)}; run dir: ${DISTGRAD_RUN_DIR:-(none)}"
+echo "== rank layout"
+# shellcheck disable=SC2016  # expanded by each rank, not here
+"${launch[@]}" ${bind[@]+"${bind[@]}"} bash -c 'echo "rank ${PMI_RANK:-${OMPI_COMM_WORLD_RANK:-$SLURM_PROCID}}:" \
+  "node ${SLURMD_NODENAME:-?} (host $(hostname))," \
+  "local rank ${MPI_LOCALRANKID:-${OMPI_COMM_WORLD_LOCAL_RANK:-${SLURM_LOCALID:-?}}}," \
+  "CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-(unset)}"' | sort -V
+echo "== distgrad info (every rank)"
+"${launch[@]}" ${bind[@]+"${bind[@]}"} "$python" -m distgrad info
+echo "== distgrad train"
+printf '+ %s\n' "${launch[*]} ${bind[*]:+${bind[*]} }$python ${train[*]}"
+"${launch[@]}" ${bind[@]+"${bind[@]}"} "$python" "${train[@]}"
+echo "== finished $(date -Is)"

@@ -1,0 +1,187 @@
+"""The Slurm templates: static checks always; with DISTGRAD_SLURM_TESTS=1 (as root, with apt-get)
+both templates run a tiny synthetic training on a real two-node Slurm cluster on this machine,
+the CNN with the default launcher (mpiexec inside the allocation), the MLP through srun and
+Slurm's PMI-2 with the setting slurm/README.md gives for the mpich wheel."""
+import os
+import random
+import re
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SLURM = REPO / "slurm"
+TEMPLATES = ("mnist_mlp.sbatch", "mnist_cnn.sbatch")
+JOB_TIMEOUT = 150  # seconds for both jobs together; each takes about 5 when all is well
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_template_directives_come_before_any_command(name):
+    # sbatch stops reading #SBATCH lines at the first command: later ones are silently ignored.
+    lines = (SLURM / name).read_text().splitlines()
+    first_command = next(i for i, line in enumerate(lines)
+                         if line.strip() and not line.lstrip().startswith("#"))
+    late = [line for line in lines[first_command:] if line.startswith("#SBATCH")]
+    assert not late, f"{name}: #SBATCH lines after the first command are ignored: {late}"
+    directives = [line.split()[1] for line in lines if line.startswith("#SBATCH")]
+    for option in ("--nodes", "--ntasks-per-node", "--cpus-per-task", "--output"):
+        assert any(d.startswith(option + "=") for d in directives), f"{name} lacks {option}"
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_log_folder_exists(name):
+    # A job whose --output folder is missing fails at once and writes nothing.
+    output = next(line.split("=", 1)[1] for line in (SLURM / name).read_text().splitlines()
+                  if line.startswith("#SBATCH --output="))
+    assert (REPO / output).parent.is_dir(), f"{name} logs to {output}, whose folder is missing"
+
+
+def test_body_refuses_to_run_outside_an_allocation():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
+    env.update(DISTGRAD_HOME=str(REPO), DISTGRAD_MODEL="mlp")
+    r = subprocess.run(["bash", SLURM / "run_distgrad.sh"], env=env, capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode != 0
+    assert "SLURM_JOB_ID" in r.stderr
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+def test_scripts_are_shellcheck_clean():
+    r = subprocess.run(["shellcheck", "-s", "bash", SLURM / "run_distgrad.sh",
+                        *(SLURM / name for name in TEMPLATES)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+# --------------------------------------------------------- on a real cluster --
+
+def _skip_reason():
+    if os.environ.get("DISTGRAD_SLURM_TESTS") != "1":
+        return "set DISTGRAD_SLURM_TESTS=1 to run the templates on a local Slurm cluster"
+    if os.geteuid() != 0:
+        return "the local Slurm cluster needs root"
+    if shutil.which("apt-get") is None:
+        return "the local Slurm cluster installs its Debian packages with apt-get"
+    script = os.environ.get("LOCAL_SLURM_SH")
+    if not script:
+        return "LOCAL_SLURM_SH (the script that brings up a local Slurm cluster) is not set"
+    if not Path(script).is_file():
+        return f"LOCAL_SLURM_SH={script} does not exist"
+    if not (Path(sys.prefix) / "bin" / "mpiexec").exists():
+        return f"needs mpiexec in the virtual environment running the tests ({sys.prefix})"
+    return None
+
+
+def _free_port_block(count):
+    """A port p with p..p+count-1 all free (slurmctld on p, slurmd i on p+i)."""
+    for _ in range(50):
+        base = random.randrange(20000, 60000)
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    pytest.fail("no block of free ports for the local Slurm cluster")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A two-node Slurm cluster of its own (own directory, ports and node names), torn down
+    and deleted afterwards even when bringing it up failed; yields the clients' environment."""
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    script = os.environ["LOCAL_SLURM_SH"]
+    state = tmp_path_factory.mktemp("slurm") / "cluster"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "LOCAL_SLURM_"))}
+    env.update(LOCAL_SLURM_DIR=str(state), LOCAL_SLURM_NODES="2", LOCAL_SLURM_GPUS="1",
+               LOCAL_SLURM_NODE_PREFIX=f"dg{random.randrange(16 ** 6):06x}n",
+               LOCAL_SLURM_PORT=str(_free_port_block(3)), LOCAL_SLURM_MPI_DEFAULT="pmi2")
+    # munged refuses a socket below a folder that others cannot traverse, as pytest's are:
+    # let them traverse (not list) until the cluster is gone.
+    traverse = stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH
+    modes = {d: d.stat().st_mode for d in state.parents if d.stat().st_mode & traverse != traverse}
+    try:
+        for d, mode in modes.items():
+            d.chmod(mode | traverse)
+        up = subprocess.run(["bash", script, "up"], env=env, capture_output=True, text=True,
+                            timeout=600)
+        assert up.returncode == 0, f"local Slurm did not come up:\n{up.stdout}{up.stderr}"
+        yield {**env, "SLURM_CONF": str(state / "etc" / "slurm.conf")}
+    finally:
+        subprocess.run(["bash", script, "down", "--purge"], env=env, capture_output=True,
+                       timeout=120)
+        for d, mode in modes.items():
+            d.chmod(mode)
+
+
+@pytest.fixture(scope="module")
+def jobs(cluster, tmp_path_factory):
+    """Submit both templates at once (2 nodes x 1 rank, a few synthetic batches) and wait for
+    both; returns name -> (sbatch exit status, the job's log)."""
+    out = tmp_path_factory.mktemp("jobs")
+    settings = {
+        # The wheel's UCX layer can send PMI lines longer than Slurm's pmi2 plugin reads.
+        "mnist_mlp.sbatch": ({"DISTGRAD_LAUNCHER": "srun", "MPIR_CVAR_CH4_NETMOD": "ofi"},
+                             ["--gpus-per-task=1"]),
+        "mnist_cnn.sbatch": ({}, []),
+    }
+    running = {}
+    for name, (variables, options) in settings.items():
+        # The templates' defaults are under test: no setting of the caller leaks in.
+        env = {k: v for k, v in cluster.items()
+               if not k.startswith(("DISTGRAD_", "MPIR_CVAR_")) and k != "CUDA_VISIBLE_DEVICES"}
+        env.update(variables)
+        env.update(DISTGRAD_DATASET="synthetic",
+                   DISTGRAD_EPOCHS="1", DISTGRAD_BATCH_SIZE="32",
+                   DISTGRAD_ARGS="--train-samples 128 --test-samples 64",
+                   DISTGRAD_VENV=sys.prefix, DISTGRAD_RUN_DIR=str(out / name / "run"))
+        log = out / f"{name}.out"
+        # Submitted from the repository root, as the README says; only the log is redirected.
+        cmd = ["sbatch", "--wait", "--nodes=2", "--ntasks-per-node=1", "--cpus-per-task=1",
+               "--time=3", f"--output={log}", *options, str(SLURM / name)]
+        running[name] = (subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT, text=True), log)
+    results = {}
+    deadline = time.monotonic() + JOB_TIMEOUT
+    for name, (proc, log) in running.items():
+        try:
+            sbatch_out, _ = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()  # the cluster's teardown cancels the job itself
+            sbatch_out, _ = proc.communicate()
+        text = log.read_text() if log.exists() else "(no log written)"
+        results[name] = (proc.returncode, f"{sbatch_out}\n--- {log}\n{text}")
+    return results
+
+
+def _check_finished_on_two_ranks(result):
+    status, log = result
+    assert status == 0, f"the job failed:\n{log}"
+    assert re.search(r"^world size:\s*2$", log, re.M), f"distgrad info saw no 2 ranks:\n{log}"
+    layout = re.findall(r"^rank (\d): node (\S+) ", log, re.M)
+    assert sorted(r for r, _ in layout) == ["0", "1"], f"no rank layout for 2 ranks:\n{log}"
+    assert len({node for _, node in layout}) == 2, f"the 2 ranks did not run on 2 nodes:\n{log}"
+    assert re.search(r"epoch.*loss.*test accuracy", log, re.I), f"no epoch line:\n{log}"
+    assert re.search(r"^done:", log, re.M), f"no finished-run line:\n{log}"
+    return log
+
+
+def test_mlp_template_with_srun_pmi2(jobs):
+    log = _check_finished_on_two_ranks(jobs["mnist_mlp.sbatch"])
+    assert "srun --mpi=pmi2 --kill-on-bad-exit=1" in log
+    # One fake GPU per node: each rank is bound to it by its local rank.
+    assert len(re.findall(r"^rank \d: .*CUDA_VISIBLE_DEVICES=0$", log, re.M)) == 2, log
+
+
+def test_cnn_template_with_the_default_mpiexec_in_the_allocation(jobs):
+    log = _check_finished_on_two_ranks(jobs["mnist_cnn.sbatch"])
+    assert "launch/mpirun.sh -n 2" in log
+    assert len(re.findall(r"^rank \d: .*CUDA_VISIBLE_DEVICES=\(unset\)$", log, re.M)) == 2, log

@@ -9,7 +9,7 @@ import time
 
 import numpy
 
-from .. import backend, models, nn, optim
+from .. import backend, cuda, models, nn, optim
 from .. import distributed as dist
 from ..autograd import no_grad
 from ..data import (ChecksumError, DataLoader, DatasetNotFoundError, DistributedEvalSampler,
@@ -29,17 +29,6 @@ class UsageError(ValueError):
 
 USER_ERRORS = (UsageError, DatasetNotFoundError, DownloadError, ChecksumError, IDXError,
                checkpoint.CheckpointError)
-
-
-def _device(choice):
-    """``cpu`` or ``cuda:<local_rank % device_count>`` for ``--device``."""
-    count = backend.cuda_device_count()
-    if choice == "cpu" or (choice == "auto" and count == 0):
-        return "cpu"
-    if count == 0:
-        raise RuntimeError("--device cuda: no GPU is visible (is CuPy installed, e.g. "
-                           "pip install 'distgrad[cuda12]', and CUDA_VISIBLE_DEVICES set?)")
-    return f"cuda:{dist.get_local_rank() % count}"
 
 
 def _optimizer(args, params):
@@ -113,10 +102,15 @@ def _restore(args, model, opt, sched, loader, rank, world_size, say):
 
 def run(args):
     """Train according to ``args`` (see ``distgrad train --help``); returns an exit code."""
-    dist.init_process_group("auto", timeout=args.watchdog_timeout)
+    if args.device == "cuda" and backend.cuda_device_count() == 0:
+        raise RuntimeError("--device cuda: no GPU is visible (is CuPy installed, e.g. "
+                           "pip install 'distgrad[cuda12]', and CUDA_VISIBLE_DEVICES set?)")
+    # The group binds this rank to cuda:<local_rank % device_count> (made current before any
+    # CUDA work) and, on GPUs, picks NCCL where it loads.
+    dist.init_process_group("auto", timeout=args.watchdog_timeout, device=args.device)
     rank, world_size = dist.get_rank(), dist.get_world_size()
     say = (lambda msg: print(msg, flush=True)) if rank == 0 else (lambda msg: None)
-    device = _device(args.device)
+    device = dist.get_device()
 
     train_set, test_set = cli_data.load(args.dataset, args.data_dir, args.train_samples,
                                         args.test_samples, args.seed, args.download)
@@ -203,8 +197,10 @@ def run(args):
     if args.plot and rank == 0:
         plot_metrics(read_metrics(args.metrics), args.plot)
     throughput = total_samples / total_time if total_time else 0.0
+    peak = "" if device == "cpu" else (
+        f", peak GPU memory {cuda.max_memory_allocated() / 2**20:,.0f} MiB (rank 0)")
     say(f"done: {step} steps, test accuracy {100 * accuracy:.2f}%, test loss {test_loss:.4f}, "
-        f"{throughput:,.0f} samples/s")
+        f"{throughput:,.0f} samples/s{peak}")
     if args.save_model and rank == 0:
         _write_model(args.save_model, model)
     dist.destroy_process_group()

@@ -7,12 +7,12 @@ from .abort import install_abort_hooks, uninstall_abort_hooks
 from .buckets import compute_bucket_assignment
 from .comm_hooks import GradBucket, allreduce_hook, fp16_compress_hook
 from .communicators import (CommunicatorBase, MpiCommunicator, NaiveReducer,
-                            SingleCommunicator)
+                            NcclCommunicator, SingleCommunicator, StagingCommunicator)
 from .ddp import DDP, DistributedDataParallel
 from .launcher import detect_launcher
 from .process_group import (all_gather_object, all_reduce, barrier, broadcast, broadcast_object,
                             destroy_process_group, get_backend, get_default_group,
-                            get_local_rank, get_local_world_size, get_rank, get_watchdog,
+                            get_device, get_local_rank, get_local_world_size, get_rank, get_watchdog,
                             get_world_size, init_process_group, is_initialized)
 from .reducer import CommStats
 from .timeline import Timeline
@@ -22,10 +22,11 @@ from . import comm_hooks
 __all__ = [
     "init_process_group", "destroy_process_group", "is_initialized", "get_backend",
     "get_default_group", "get_watchdog", "get_rank", "get_world_size", "get_local_rank",
-    "get_local_world_size",
+    "get_local_world_size", "get_device",
     "barrier", "all_reduce", "broadcast", "all_gather_object", "broadcast_object",
     "DistributedDataParallel", "DDP", "CommStats", "comm_hooks", "GradBucket", "allreduce_hook",
     "fp16_compress_hook", "CommunicatorBase", "SingleCommunicator", "MpiCommunicator",
+    "NcclCommunicator", "StagingCommunicator",
     "NaiveReducer", "Timeline", "Watchdog", "detect_launcher", "compute_bucket_assignment",
     "install_abort_hooks", "uninstall_abort_hooks",
 ]

@@ -13,10 +13,11 @@ import time
 import numpy
 
 from ..autograd import queue_callback
-from ..backend import to_numpy
+from ..backend import device_of, to_numpy
 from .buckets import FIRST_BUCKET_BYTES, Bucket, compute_bucket_assignment
 from .comm_hooks import GradBucket
 from .comm_thread import CommThread
+from .stream_buckets import StreamLauncher
 from .timeline import COMMUNICATION, COMPUTE
 
 
@@ -96,7 +97,14 @@ class Reducer:
         self.stats = CommStats()
         self._expect = False
         self._reset_step()
-        self._thread = CommThread(self._communicate) if self.world_size > 1 else None
+        # A communicator that queues collectives on CUDA streams (NCCL) needs no thread: its
+        # buckets are reduced on a stream of their own (see stream_buckets).
+        self._stream = None
+        if (getattr(comm, "stream_based", False) and self.world_size > 1
+                and device_of(self.buckets[0].buffer) != "cpu"):
+            self._stream = StreamLauncher(comm, self.buckets, timed=timeline is not None)
+        self._thread = (CommThread(self._communicate)
+                        if self.world_size > 1 and self._stream is None else None)
         self._handles = [p.register_post_accumulate_grad_hook(self._make_hook(i))
                          for i, p in enumerate(self.params)]
 
@@ -146,6 +154,8 @@ class Reducer:
         if not self._in_backward:
             self._in_backward = True
             self._t_backward = time.perf_counter()
+            if self._stream is not None:
+                self._stream.begin()
             queue_callback(self._finalize)
         self._used[index] = 1
         self._n_used += 1
@@ -169,7 +179,10 @@ class Reducer:
             bucket = self.buckets[self._next_launch]
             self._next_launch += 1
             if bucket.tail.size and self.world_size > 1:
-                bucket.tail[1:] = self._used
+                if self._stream is not None:
+                    self._stream.write_usage(bucket.tail, self._used)
+                else:
+                    bucket.tail[1:] = self._used
             if self._thread is None:
                 self._communicate(bucket)
             elif bucket.index < last:
@@ -185,6 +198,8 @@ class Reducer:
 
     # --- communication thread (inline at world size 1) -------------------------------------
     def _communicate(self, bucket, on_main_thread=False):
+        if self._stream is not None:
+            return self._launch_on_stream(bucket)
         start = time.perf_counter()
         if self.check_finite and not _all_finite(bucket.grads):
             self._local_nonfinite = 1
@@ -219,6 +234,17 @@ class Reducer:
                                    bucket=bucket.index, bytes=bucket.nbytes, step=self.step,
                                    params=len(bucket.params))
 
+    def _launch_on_stream(self, bucket):
+        hook = None
+        if self.comm_hook is not None:
+            grad_bucket = self._grad_buckets[bucket.index]
+
+            def hook():
+                return self.comm_hook(self.comm_hook_state, grad_bucket)
+        launched = time.perf_counter()
+        self._stream.launch(bucket, check_finite=bool(self.check_finite), hook=hook)
+        self._times[bucket.index] = (launched, launched)   # GPU times only with a timeline
+
     # --- main thread, end of backward -------------------------------------------------------
     def _finalize(self):
         wait_start = min(time.perf_counter(), self._wait_start)
@@ -240,9 +266,18 @@ class Reducer:
                 self._mark_ready(b)
         if self._thread is not None:
             self._thread.wait_all()
+        gpu_times = self._stream.finish() if self._stream is not None else None
         wait_end = time.perf_counter()
+        if gpu_times is not None:
+            # With a timeline the step is shown on the GPU's clock: its kernels and the
+            # communication stream's all-reduces, read from CUDA events.
+            self._t_backward, wait_start, wait_end, self._times = gpu_times
+            for b, (start, end) in enumerate(self._times):
+                self.timeline.complete(f"allreduce bucket {b}", COMMUNICATION, start, end,
+                                       bucket=b, bytes=self.buckets[b].nbytes, step=self.step,
+                                       stream="communication")
 
-        nonfinite, counts = self._decode_control()
+        nonfinite, counts = self._decode_control(now=bool(unused) or bool(self.check_finite))
         for i in unused:
             if counts[i] > 0 or not grad_was_none[i]:
                 self._point_grad(i)
@@ -267,10 +302,13 @@ class Reducer:
                 "gradients, or pass check_finite='skip' and test ddp.last_step_finite "
                 "before optimizer.step() to skip such steps")
 
-    def _decode_control(self):
-        """(any rank non-finite, per-parameter count of ranks that produced a gradient)."""
+    def _decode_control(self, now=True):
+        """(any rank non-finite, per-parameter count of ranks that produced a gradient); on a
+        CUDA stream, the previous step's unless ``now`` (see ``StreamLauncher.control``)."""
         if self.world_size == 1:
             return bool(self._local_nonfinite), self._used
+        if self._stream is not None:
+            return self._stream.control(now)
         # The tail was averaged with the gradients: multiply back and round to counts.
         control = numpy.rint(to_numpy(self.buckets[-1].tail) * self.world_size)
         return bool(control[0] > 0), control[1:].astype(numpy.int64).tolist()

@@ -5,7 +5,11 @@
 from .base import CommunicatorBase, CompletedRequest, Request, REDUCE_OPS
 from .mpi import MpiCommunicator, MpiRequest, load_mpi
 from .naive import NaiveReducer
+from .nccl import NcclCommunicator
 from .single import SingleCommunicator
+from .staging import (CudaAwareMpiCommunicator, StagingCommunicator, cuda_aware_mpi,
+                      mpi_for_gpu)
 
 __all__ = ["CommunicatorBase", "CompletedRequest", "Request", "REDUCE_OPS", "MpiCommunicator",
-           "MpiRequest", "load_mpi", "NaiveReducer", "SingleCommunicator"]
+           "MpiRequest", "load_mpi", "NaiveReducer", "SingleCommunicator", "NcclCommunicator",
+           "StagingCommunicator", "CudaAwareMpiCommunicator", "cuda_aware_mpi", "mpi_for_gpu"]

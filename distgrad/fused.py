@@ -66,5 +66,5 @@ def adam_update(grad, exp_avg, exp_avg_sq, beta1, beta2, step_size, bias_correct
         _kernel("adam_param", params, "T m, T v, T p", _ADAM_MOMENTS + "p = p + u;")(
             grad, *scalars, exp_avg, exp_avg_sq, param)
     else:
-        _kernel("adam_out", params, "T m, T v, T out", _ADAM_MOMENTS + "out = u;")(
+        _kernel("adam_out", params, "T m, T v, T upd", _ADAM_MOMENTS + "upd = u;")(
             grad, *scalars, exp_avg, exp_avg_sq, out)

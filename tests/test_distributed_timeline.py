@@ -50,6 +50,9 @@ def test_save_writes_one_valid_file_atomically(tmp_path):
     assert any(e["name"] == "forward" for e in data["traceEvents"])
     assert data["otherData"]["summaries"][0]["rank"] == 0
     assert os.listdir(path.parent) == ["trace.json"]  # no temporary left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
     with pytest.raises(ValueError, match="needs a path"):
         Timeline().save(comm=SingleCommunicator())
 

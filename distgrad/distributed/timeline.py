@@ -32,6 +32,9 @@ def write_json_atomic(path, obj):
             json.dump(obj, f, separators=(",", ":"))
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp's 0600 would hide the trace from other users
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

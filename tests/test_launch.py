@@ -58,9 +58,10 @@ needs_venv_mpi = pytest.mark.skipif(
 
 @needs_venv_mpi
 def test_two_ranks_with_one_thread_each():
+    # One os.write per rank: print() may issue several writes, which the launcher can interleave.
     probe = ("import os, sys; from mpi4py import MPI; c = MPI.COMM_WORLD; "
-             "print('RANK', c.Get_rank(), c.Get_size(), os.environ['OMP_NUM_THREADS'], "
-             "os.environ['OPENBLAS_NUM_THREADS'], sys.prefix)")
+             "os.write(1, ' '.join(map(str, ['RANK', c.Get_rank(), c.Get_size(), "
+             "os.environ['OMP_NUM_THREADS'], os.environ['OPENBLAS_NUM_THREADS'], sys.prefix])).encode() + b'\\n')")
     # `python`, not sys.executable: the wrapper must put the venv's bin/ first on PATH.
     r = _run([MPIRUN, "-n", 2, "--", "python", "-c", probe], timeout=120)
     assert r.returncode == 0, r.stderr

@@ -1,13 +1,16 @@
 """Rank 1 never joins (it sleeps) while rank 0 waits in a barrier or a gradient all-reduce:
-rank 0's watchdog must report where it waits and abort. Argument: barrier | ddp."""
+rank 0's watchdog must report where it waits and abort. Arguments: barrier | ddp, timeout."""
 import sys
 import time
 
 import distgrad.distributed as dist
 from _common import loss_of, tiny_model
 
-where = sys.argv[1]
-dist.init_process_group()
+where, timeout = sys.argv[1], float(sys.argv[2])
+dist.init_process_group(timeout=60)
+dist.barrier()       # ranks may start seconds apart on a loaded machine: not what is tested
+dist.destroy_process_group()
+dist.init_process_group(timeout=timeout)
 rank = dist.get_rank()
 model = dist.DDP(tiny_model())
 loss_of(model).backward()          # one good step: the hang is in step 1

@@ -150,3 +150,12 @@ def test_short_real_data_run_reaches_a_sane_accuracy(tmp_path):
     epoch = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()][-1]
     assert epoch["kind"] == "epoch" and epoch["test_accuracy"] > 0.75
     assert "(10000 samples)" in result.stdout
+
+
+def test_device_cuda_without_a_gpu_is_a_clear_error():
+    import distgrad
+    if distgrad.cuda.is_available():
+        pytest.skip("a GPU is visible")
+    result = train(["--device", "cuda", *QUICK], check=False)
+    assert result.returncode == 2 and "no GPU is visible" in result.stderr
+    assert "Traceback" not in result.stderr

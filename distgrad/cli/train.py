@@ -103,7 +103,7 @@ def _restore(args, model, opt, sched, loader, rank, world_size, say):
 def run(args):
     """Train according to ``args`` (see ``distgrad train --help``); returns an exit code."""
     if args.device == "cuda" and backend.cuda_device_count() == 0:
-        raise RuntimeError("--device cuda: no GPU is visible (is CuPy installed, e.g. "
+        raise UsageError("--device cuda: no GPU is visible (is CuPy installed, e.g. "
                            "pip install 'distgrad[cuda12]', and CUDA_VISIBLE_DEVICES set?)")
     # The group binds this rank to cuda:<local_rank % device_count> (made current before any
     # CUDA work) and, on GPUs, picks NCCL where it loads.

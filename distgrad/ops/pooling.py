@@ -3,7 +3,8 @@
 Like conv2d, max and average pooling work on the channels-last view and return NCHW-shaped
 views of NHWC memory. A window is a loop over its kh×kw offsets, each one strided slice of the
 whole batch: measured on the CNN's 2×2 pools, elementwise ``maximum`` over the four slices is
-about nine times faster than a reshape + ``max(axis=(2, 4))`` reduction.
+about nine times faster than a reshape + ``max(axis=(2, 4))`` reduction. Max pooling keeps
+each window's argmax offset (one byte per output) for its backward.
 """
 from ..autograd.function import Function
 from ..backend import get_array_module

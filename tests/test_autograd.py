@@ -223,3 +223,10 @@ def test_unused_branch_gives_no_gradient():
     _ = b * 2
     (a * 2).sum().backward()
     assert b.grad is None
+
+
+def test_gradcheck_on_non_contiguous_input():
+    base = numpy.random.default_rng(4).standard_normal((4, 3))
+    x = distgrad.Tensor(base.T, requires_grad=True)  # a transposed view, not contiguous
+    assert not x.data.flags.c_contiguous
+    assert gradcheck(lambda a: (a * a).sum(axis=0), (x,))

@@ -15,17 +15,19 @@ def numerical_grads(fn, inputs, grad_output, eps=1e-6):
             if not (isinstance(t, Tensor) and t.requires_grad):
                 grads.append(None)
                 continue
-            flat = t.data.reshape(-1)
-            g = numpy.zeros(flat.size)
-            for i in range(flat.size):
-                orig = flat[i].item()
-                flat[i] = orig + eps
+            # Index the array itself: a reshaped view of non-contiguous data would be a copy,
+            # and perturbing a copy would give zero differences.
+            data = t.data
+            g = numpy.zeros(t.shape)
+            for i in numpy.ndindex(*t.shape):
+                orig = data[i].item()
+                data[i] = orig + eps
                 plus = float((backend.to_numpy(fn(*inputs).data) * grad_output).sum())
-                flat[i] = orig - eps
+                data[i] = orig - eps
                 minus = float((backend.to_numpy(fn(*inputs).data) * grad_output).sum())
-                flat[i] = orig
+                data[i] = orig
                 g[i] = (plus - minus) / (2 * eps)
-            grads.append(g.reshape(t.shape))
+            grads.append(g)
     return grads
 
 

@@ -14,7 +14,7 @@ import argparse
 import os
 import time
 
-from common import torch  # first: pins BLAS to one thread before NumPy loads
+from common import init_gloo, torch  # first: pins BLAS to one thread before NumPy loads
 
 import numpy
 
@@ -41,13 +41,6 @@ def timed_backward(ddp, sync):
     def run():
         loss.backward()
     return run
-
-
-def init_gloo(comm):
-    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-    port = comm.bcast_obj(os.environ.get("MASTER_PORT", str(29500 + os.getpid() % 2000)))
-    os.environ["MASTER_PORT"] = port
-    torch.distributed.init_process_group("gloo", rank=comm.rank, world_size=comm.size)
 
 
 def measure(name, comm, caps, rounds, warmup, use_torch):

@@ -62,3 +62,21 @@ def torch_model(name):
     return tnn.Sequential(tnn.Conv2d(1, 32, 3), tnn.ReLU(), tnn.MaxPool2d(2),
                           tnn.Conv2d(32, 64, 3), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(),
                           tnn.Linear(1600, 128), tnn.ReLU(), tnn.Linear(128, 10))
+
+
+def init_gloo(comm):
+    """torch.distributed's gloo group over the same ranks as ``comm`` (for side-by-side runs)."""
+    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+    port = comm.bcast_obj(os.environ.get("MASTER_PORT", str(29500 + os.getpid() % 2000)))
+    os.environ["MASTER_PORT"] = port
+    torch.distributed.init_process_group("gloo", rank=comm.rank, world_size=comm.size)
+
+
+def torch_step(model, opt, x, y):
+    """One PyTorch train step (forward, cross-entropy, backward, optimiser) as a closure."""
+    def step():
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return step

@@ -4,30 +4,20 @@ Shapes are the MNIST CNN's: conv1 (B,1,28,28)*(32,1,3,3) → pool → conv2 (B,3
 (64,32,3,3) → pool → (B,64,5,5), logits (B,10). One BLAS thread.
 Run: ``python benchmarks/ops.py [--repeat N] [--batch B ...]``.
 """
+import argparse
+import ctypes
+import glob
 import os
-import sys
+import time
 
-# Run from a checkout without installing: the repository root holds the package.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+from common import torch  # first: pins BLAS to one thread before NumPy loads
 
-import argparse  # noqa: E402
-import ctypes  # noqa: E402
-import glob  # noqa: E402
-import time  # noqa: E402
+import numpy
 
-import numpy  # noqa: E402
+import distgrad
+from distgrad.ops import conv2d, cross_entropy, max_pool2d
 
-import distgrad  # noqa: E402
-from distgrad.ops import conv2d, cross_entropy, max_pool2d  # noqa: E402
-
-try:
-    import torch
-    import torch.nn.functional as F
-    torch.set_num_threads(1)
-except ImportError:
-    torch = None
+F = torch.nn.functional if torch is not None else None
 
 
 def median_ms(fns, repeat):

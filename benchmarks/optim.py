@@ -4,24 +4,15 @@
 Run: ``python benchmarks/optim.py [--repeat N]``. PyTorch's CPU default is its per-parameter
 loop; its ``foreach=True`` variant is shown too. The ratio is distgrad / torch default.
 """
-import os
+import argparse
+import time
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+from common import torch  # first: pins BLAS to one thread before NumPy loads
 
-import argparse  # noqa: E402
-import time  # noqa: E402
+import numpy
 
-import numpy  # noqa: E402
-
-import distgrad  # noqa: E402
-from distgrad import optim  # noqa: E402
-
-try:
-    import torch
-    torch.set_num_threads(1)
-except ImportError:
-    torch = None
+import distgrad
+from distgrad import optim
 
 SHAPES = [(128, 784), (128,), (10, 128), (10,)]
 CASES = [

@@ -13,7 +13,7 @@ import argparse
 import os
 import time
 
-from common import torch, torch_model  # first: pins BLAS to one thread before NumPy loads
+from common import init_gloo, torch, torch_model, torch_step  # first: pins BLAS to one thread before NumPy loads
 
 import numpy
 
@@ -49,22 +49,6 @@ def flat_allreduce_step(model, opt, x, y, comm):
             offset += p.data.size
         opt.step()
     return step
-
-
-def torch_step(model, opt, x, y):
-    def step():
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return step
-
-
-def init_gloo(comm):
-    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-    port = comm.bcast_obj(os.environ.get("MASTER_PORT", str(29500 + os.getpid() % 2000)))
-    os.environ["MASTER_PORT"] = port
-    torch.distributed.init_process_group("gloo", rank=comm.rank, world_size=comm.size)
 
 
 def build(name, batch, comm, use_torch):

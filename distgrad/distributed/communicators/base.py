@@ -102,3 +102,24 @@ class CommunicatorBase(abc.ABC):
     @abc.abstractmethod
     def abort(self, errorcode=1):
         """End every process of the job now with ``errorcode`` (MPI_Abort); does not return."""
+
+
+class HostChannel:
+    """Mixin for device communicators built on a host one (``self.host_comm``): barriers,
+    Python objects and aborts always travel through the host communicator."""
+
+    def barrier(self):
+        """The host communicator's barrier (queued device work is not waited for)."""
+        self.host_comm.barrier()
+
+    def allgather_obj(self, obj):
+        """The host communicator's ``allgather_obj``."""
+        return self.host_comm.allgather_obj(obj)
+
+    def bcast_obj(self, obj, root=0):
+        """The host communicator's ``bcast_obj``."""
+        return self.host_comm.bcast_obj(obj, root)
+
+    def abort(self, errorcode=1):
+        """The host communicator's ``abort``: the launcher ends every rank."""
+        self.host_comm.abort(errorcode)

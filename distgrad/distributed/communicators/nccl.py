@@ -8,7 +8,7 @@ DistributedDataParallel can run bucket all-reduces on a stream of their own (``s
 import numpy
 
 from ... import backend
-from .base import CommunicatorBase, Request, check_op, check_root
+from .base import CommunicatorBase, HostChannel, Request, check_op, check_root
 
 _DTYPES = ("float16", "float32", "float64", "int8", "uint8", "int32", "uint32", "int64", "uint64")
 
@@ -34,7 +34,7 @@ class _EventRequest(Request):
         return self._event.done
 
 
-class NcclCommunicator(CommunicatorBase):
+class NcclCommunicator(HostChannel, CommunicatorBase):
     """NCCL over the GPUs of all ranks, one GPU per rank.
 
     Args:
@@ -112,22 +112,6 @@ class NcclCommunicator(CommunicatorBase):
         ptr, count, dtype, stream = self._args(array, "bcast")
         self._comm.bcast(ptr, count, dtype, root, stream)
         return array
-
-    def barrier(self):
-        """MPI_Barrier (host only: queued GPU work is not waited for)."""
-        self.host_comm.barrier()
-
-    def allgather_obj(self, obj):
-        """Pickle-based allgather over MPI."""
-        return self.host_comm.allgather_obj(obj)
-
-    def bcast_obj(self, obj, root=0):
-        """Pickle-based broadcast over MPI."""
-        return self.host_comm.bcast_obj(obj, root)
-
-    def abort(self, errorcode=1):
-        """MPI_Abort: the launcher ends every rank, whatever NCCL is doing."""
-        self.host_comm.abort(errorcode)
 
     def close(self):
         """Free the NCCL communicator once all queued collectives have run."""

@@ -10,7 +10,7 @@ import os
 import numpy
 
 from ... import backend
-from .base import CommunicatorBase, Request, check_op, check_root
+from .base import CommunicatorBase, HostChannel, Request, check_op, check_root
 from .mpi import MpiCommunicator, MpiRequest, load_mpi
 
 _TRUE = ("1", "true", "yes", "on")
@@ -68,7 +68,7 @@ class _StagedRequest(Request):
             self._finish = None
 
 
-class StagingCommunicator(CommunicatorBase):
+class StagingCommunicator(HostChannel, CommunicatorBase):
     """Array collectives of ``host_comm`` on arrays it cannot read, through host copies.
 
     Each array call runs ``sync(array)`` (the device has finished writing it), ``to_host(array)``
@@ -132,22 +132,6 @@ class StagingCommunicator(CommunicatorBase):
         if self.rank != root:
             self._to_device(host, array)
         return array
-
-    def barrier(self):
-        """The host communicator's barrier."""
-        self.host_comm.barrier()
-
-    def allgather_obj(self, obj):
-        """The host communicator's ``allgather_obj``."""
-        return self.host_comm.allgather_obj(obj)
-
-    def bcast_obj(self, obj, root=0):
-        """The host communicator's ``bcast_obj``."""
-        return self.host_comm.bcast_obj(obj, root)
-
-    def abort(self, errorcode=1):
-        """The host communicator's ``abort``."""
-        self.host_comm.abort(errorcode)
 
 
 class PinnedStaging:

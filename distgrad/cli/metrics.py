@@ -42,6 +42,7 @@ def plot_metrics(records, path):
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         raise RuntimeError("--plot needs matplotlib: pip install 'distgrad[plot]' "
                            "(or pip install matplotlib), or leave out --plot") from None
@@ -56,6 +57,7 @@ def plot_metrics(records, path):
     ax_loss.set(xlabel="step", ylabel="loss", title="loss")
     ax_loss.legend()
     ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", title="test accuracy")
+    ax_acc.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     tmp = path + ".tmp.png"
     fig.savefig(tmp)

@@ -12,11 +12,11 @@ from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad
 from .backend import (bool_, float16, float32, float64, get_array_module, get_default_dtype,
                       int32, int64, manual_seed)
 from .creation import arange, full, ones, rand, randn, tensor, zeros
-from . import nn  # noqa: E402  (nn builds on everything above)
+from . import data, nn, optim  # noqa: E402  (they build on everything above)
 
 __version__ = "0.1.0"
 
 __all__ = ["Function", "Tensor", "arange", "backend", "bool_", "cuda", "enable_grad", "float16",
            "float32", "float64", "full", "get_array_module", "get_default_dtype", "int32",
-           "int64", "is_grad_enabled", "manual_seed", "nn", "no_grad", "ones", "rand", "randn",
+           "data", "int64", "is_grad_enabled", "manual_seed", "nn", "no_grad", "ones", "optim", "rand", "randn",
            "tensor", "zeros"]

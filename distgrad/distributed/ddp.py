@@ -166,9 +166,13 @@ class DistributedDataParallel(Module):
         finally:
             self._require_sync = previous
 
-    def register_comm_hook(self, state, hook):
+    def register_comm_hook(self, state, hook=None):
         """Reduce each bucket with ``hook(state, bucket)`` (see ``comm_hooks``), e.g.
-        ``ddp.register_comm_hook(None, fp16_compress_hook)``. Call before the first backward."""
+        ``ddp.register_comm_hook(None, fp16_compress_hook)`` as in PyTorch, or
+        ``ddp.register_comm_hook(fp16_compress_hook)`` when the hook needs no state.
+        Call before the first backward."""
+        if hook is None and callable(state):
+            state, hook = None, state
         self.reducer.register_comm_hook(state, hook)
 
     @property

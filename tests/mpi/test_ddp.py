@@ -217,15 +217,18 @@ def test_gradients_are_views_of_the_buckets(world):
 
 @pytest.mark.mpi
 def test_fp16_compression_is_close_to_float32(world):
-    exact, compressed = DDP(mlp()), DDP(mlp())
+    exact, compressed, short = DDP(mlp()), DDP(mlp()), DDP(mlp())
     compressed.register_comm_hook(None, comm_hooks.fp16_compress_hook)
+    short.register_comm_hook(comm_hooks.fp16_compress_hook)  # API.md's one-argument form
     x, y = batch(world, 0)
-    for model in (exact, compressed):
+    for model in (exact, compressed, short):
         mse(model(distgrad.tensor(shard(x, world))), shard(y, world)).backward()
     for p, q in zip(exact.parameters(), compressed.parameters()):
         numpy.testing.assert_allclose(q.grad, p.grad, rtol=2e-3, atol=1e-4)
     assert any(not numpy.array_equal(p.grad, q.grad)
                for p, q in zip(exact.parameters(), compressed.parameters()))
+    for p, q in zip(compressed.parameters(), short.parameters()):
+        numpy.testing.assert_array_equal(p.grad, q.grad)
     with pytest.raises(RuntimeError, match="before the first backward"):
         compressed.register_comm_hook(None, comm_hooks.allreduce_hook)
 

@@ -230,3 +230,46 @@ def test_gradcheck_on_non_contiguous_input():
     x = distgrad.Tensor(base.T, requires_grad=True)  # a transposed view, not contiguous
     assert not x.data.flags.c_contiguous
     assert gradcheck(lambda a: (a * a).sum(axis=0), (x,))
+
+
+def test_custom_function_mistakes_are_reported_clearly():
+    class Pair(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2, a * 3
+
+    with pytest.raises(TypeError, match="Pair.forward returned a tuple"):
+        Pair.apply(leaf(2))
+
+    class WrongShape(Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a + b
+
+        @staticmethod
+        def backward(ctx, gy):
+            return gy, gy  # b was broadcast: its gradient must be reduced to (2,)
+
+    a, b = leaf(2, 2), leaf(2, seed=1)
+    with pytest.raises(RuntimeError, match=r"invalid gradient for input 1: shape \(2, 2\), expected \(2,\)"):
+        WrongShape.apply(a, b).sum().backward()
+
+    class ReturnsTensorAndList(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return distgrad.tensor(a * 2)  # a Tensor is unwrapped
+
+        @staticmethod
+        def backward(ctx, gy):
+            return [distgrad.tensor(gy * 2)]  # a list of Tensors too
+
+    x = leaf(3)
+    ReturnsTensorAndList.apply(x).sum().backward()
+    numpy.testing.assert_allclose(x.grad, 2 * numpy.ones(3))
+
+
+def test_float64_operands_leave_float32_gradients():
+    w = distgrad.tensor(numpy.ones(3, dtype=numpy.float32), requires_grad=True)
+    (w * numpy.full(3, 2.0)).sum().backward()  # a float64 array promotes the product
+    assert w.grad.dtype == numpy.float32
+    numpy.testing.assert_allclose(w.grad, 2.0)

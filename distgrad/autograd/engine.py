@@ -6,6 +6,8 @@ the last layer's parameters are final first, which is what lets communication st
 """
 import heapq
 
+from numpy import ndarray
+
 from .. import backend
 from .tensor import Tensor
 
@@ -44,8 +46,28 @@ def _count_leaf_edges(root):
     return counts
 
 
+def _as_gradient(node, i, gx):
+    """A gradient a backward returned that is not exactly a NumPy array: a Tensor's data, a
+    CuPy array or an ndarray subclass pass; anything else is the Function's mistake."""
+    if isinstance(gx, Tensor):
+        return gx.data
+    if isinstance(gx, ndarray) or (backend.cupy is not None and isinstance(gx, backend.cupy.ndarray)):
+        return gx
+    raise RuntimeError(f"{type(node).__name__}.backward returned a {type(gx).__name__} as the "
+                       f"gradient of input {i}; return an array (or None)")
+
+
+def _bad_gradient(node, i, gx, shape):
+    raise RuntimeError(f"{type(node).__name__}.backward returned an invalid gradient for input {i}: "
+                       f"shape {gx.shape}, expected {shape} (the shape of that input)")
+
+
 def _finish_leaf(leaf, grad, owned):
     """Apply the leaf's hooks, accumulate into ``.grad``, then call post-accumulate hooks."""
+    if grad.dtype != leaf.data.dtype:
+        # A float64 operand promotes the graph; the gradient keeps the parameter's dtype, as
+        # in PyTorch, so optimisers and buckets never see a mixed dtype.
+        grad, owned = grad.astype(leaf.data.dtype), True
     if leaf._hooks:
         for hook in leaf._hooks:
             out = hook(grad)
@@ -104,17 +126,21 @@ def run_backward(tensor, grad=None, retain_graph=False):
                         gy = out
             gxs = type(node).backward(node, gy)  # works for methods and PyTorch-style staticmethods
             if type(gxs) is not tuple:
-                gxs = (gxs,)
+                gxs = tuple(gxs) if isinstance(gxs, list) else (gxs,)
             edges = state["_edges"]
             if len(gxs) != len(edges):
                 raise RuntimeError(f"{type(node).__name__}.backward returned {len(gxs)} gradients "
                                    f"for {len(edges)} inputs")
             if not retain_graph:
                 state.clear()  # frees saved arrays now, not when the graph dies
-            for edge, gx in zip(edges, gxs):
+            for i, (edge, gx) in enumerate(zip(edges, gxs)):
                 if edge is None or gx is None:
                     continue
+                if type(gx) is not ndarray:
+                    gx = _as_gradient(node, i, gx)
                 if isinstance(edge, Tensor):
+                    if gx.shape != edge.data.shape:
+                        _bad_gradient(node, i, gx, edge.data.shape)
                     # Only a fresh array handed to one input may be stored without a copy.
                     owned = (gx is not gy and gx.flags.owndata
                              and sum(g is gx for g in gxs) == 1)
@@ -129,6 +155,8 @@ def run_backward(tensor, grad=None, retain_graph=False):
                         leaf_grads.pop(edge, None)
                         _finish_leaf(edge, gx, owned)
                 else:
+                    if gx.shape != edge._shape:
+                        _bad_gradient(node, i, gx, edge._shape)
                     prev = grads.get(edge)
                     if prev is None:
                         grads[edge] = gx

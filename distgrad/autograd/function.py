@@ -5,7 +5,11 @@ A Function instance is also the op's *context* and its node in the graph: ``forw
 static methods), so both styles share one engine.
 """
 import itertools
+import numbers
 
+import numpy
+
+from .. import backend
 from .grad_mode import is_grad_enabled
 from .tensor import Tensor
 
@@ -79,10 +83,27 @@ class Function:
         if record and is_grad_enabled():
             node.needs_input_grad = tuple(needs)
             out = cls.forward(node, *arrays, **kwargs)
+            if type(out) is not numpy.ndarray:
+                out = _one_array(cls, out)
             # Edges: for each input, the node that produced it, the leaf Tensor to accumulate
             # into, or None when no gradient flows there.
             node._edges = tuple([(x.grad_fn or x) if n else None for x, n in zip(inputs, needs)])
             node._seq = next(_sequence)
+            node._shape = out.shape  # the engine checks the gradients it receives against it
             return Tensor._from_op(out, node)
         node.needs_input_grad = (False,) * len(needs)
-        return Tensor._from_op(cls.forward(node, *arrays, **kwargs), None)
+        out = cls.forward(node, *arrays, **kwargs)
+        return Tensor._from_op(out if type(out) is numpy.ndarray else _one_array(cls, out), None)
+
+
+def _one_array(cls, out):
+    """The array a ``forward`` returned, or a TypeError that says what it returned instead."""
+    if isinstance(out, Tensor):
+        return out.data
+    if isinstance(out, numpy.ndarray) or backend.get_array_module(out) is not numpy:
+        return out
+    if isinstance(out, (numbers.Number, numpy.generic)):
+        return numpy.asarray(out)
+    raise TypeError(f"{cls.__name__}.forward returned a {type(out).__name__}; a Function returns "
+                    "exactly one array (write an operation with several outputs as several "
+                    "Functions)")

@@ -86,6 +86,10 @@ def test_max_ties_follow_pytorch():
     t.grad = None
     t.max().backward()
     numpy.testing.assert_array_equal(t.grad, [[0, 0.5, 0.5], [0, 0, 0]])
+    v = distgrad.tensor([1.0, 5.0, 5.0], requires_grad=True)  # one axis, but no axis given
+    v.max().backward()
+    numpy.testing.assert_array_equal(v.grad, [0, 0.5, 0.5])
+    assert v.grad.dtype == numpy.float32
     if helpers.torch is not None:
         tt = helpers.torch.tensor(x, requires_grad=True)
         tt.max().backward()

@@ -248,7 +248,8 @@ class Tensor:
         return ops.mean(self, dim if dim is not None else axis, keepdim if keepdim is not None else keepdims)
 
     def max(self, axis=None, keepdims=False, dim=None, keepdim=None):
-        """Maximum over ``axis``; the gradient goes to the (first) maximal element."""
+        """Maximum over ``axis`` (the values; use ``argmax`` for indices). Along one axis the
+        gradient goes to the first maximum; over all elements ties share it, as in PyTorch."""
         return ops.max(self, dim if dim is not None else axis, keepdim if keepdim is not None else keepdims)
 
     def argmax(self, axis=None, dim=None):

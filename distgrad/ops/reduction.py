@@ -47,6 +47,7 @@ class Mean(Function):
 class Max(Function):
     def forward(self, x, axis=None, keepdims=False):
         self.axes, self.keepdims = _axes(axis, x.ndim), keepdims
+        self.along_one_axis = axis is not None and len(self.axes) == 1
         y = x.max(axis=self.axes, keepdims=True)
         self.save_for_backward(x, y)
         return y if keepdims else y.reshape(tuple(n for i, n in enumerate(y.shape) if i not in self.axes))
@@ -55,14 +56,15 @@ class Max(Function):
         x, y = self.saved_tensors
         xp = get_array_module(x)
         mask = x == y
-        if len(self.axes) == 1:
-            # Along one axis the gradient goes to the first maximum (the argmax), as PyTorch's
-            # max(dim) does; over all axes ties share it evenly, as PyTorch's max() does.
-            first = xp.cumsum(mask, axis=self.axes[0]) == 1
-            mask &= first
-        else:
-            mask = mask / mask.sum(axis=self.axes, keepdims=True)
-        return _expand(gy, x.shape, self.axes, self.keepdims) * mask
+        if self.along_one_axis:
+            # Along one given axis the gradient goes to the first maximum (the argmax), as
+            # PyTorch's max(dim) does; over all elements (or several axes) ties share it evenly,
+            # as PyTorch's max() and amax() do.
+            mask &= xp.cumsum(mask, axis=self.axes[0]) == 1
+        share = mask.astype(gy.dtype)
+        if not self.along_one_axis:
+            share /= share.sum(axis=self.axes, keepdims=True)
+        return _expand(gy, x.shape, self.axes, self.keepdims) * share
 
 
 def sum(x, axis=None, keepdims=False):

@@ -83,6 +83,17 @@ def device_of(array):
     return "cpu"
 
 
+def device_and_dtype(device, dtype):
+    """Split ``to()``'s arguments: a dtype may stand in the device's place (``t.to(float64)``),
+    as in PyTorch."""
+    if device is not None and not isinstance(device, str):
+        try:
+            return None, numpy.dtype(device)
+        except TypeError:
+            pass
+    return device, dtype
+
+
 def array_module_for(device):
     """The array module that serves ``device``."""
     return numpy if parse_device(device) == "cpu" else cupy

@@ -231,3 +231,11 @@ def test_clip_grad_norm_matches_pytorch_formula():
     ps[0].grad[0] = numpy.inf
     with pytest.raises(RuntimeError, match="total norm"):
         nn.utils.clip_grad_norm_(ps, 1.0, error_if_nonfinite=True)
+
+
+def test_pytorch_keyword_arguments_are_accepted():
+    m = nn.Sequential(nn.Linear(3, 2), nn.ReLU(inplace=True), nn.Dropout(0.1, inplace=True))
+    m.to(distgrad.float64)
+    assert m[0].weight.dtype == numpy.float64
+    x = distgrad.tensor(numpy.ones((2, 3)))
+    assert m(x).dtype == numpy.float64

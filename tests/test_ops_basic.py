@@ -182,3 +182,11 @@ def test_tensor_basics():
         t.item()
     with pytest.raises(ValueError, match="unknown device"):
         t.to("tpu")
+
+
+def test_pytorch_idioms_size_view_and_to_dtype():
+    x = distgrad.randn(4, 3, 2)
+    assert x.size == 24 and x.size() == (4, 3, 2) and x.size(0) == 4 and x.size(-1) == 2
+    assert x.view(x.size(0), -1).shape == (4, 6)
+    assert x.to(distgrad.float64).dtype == numpy.float64
+    assert x.to("cpu", dtype=numpy.float16).dtype == numpy.float16

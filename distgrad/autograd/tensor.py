@@ -28,6 +28,22 @@ def _as_array(data, dtype=None, device=None):
     return data
 
 
+class TensorSize(int):
+    """``t.size``: the number of elements (NumPy's attribute), callable like PyTorch's method —
+    ``t.size()`` gives the shape and ``t.size(dim)`` one dimension."""
+
+    def __new__(cls, shape):
+        count = 1
+        for n in shape:
+            count *= n
+        size = super().__new__(cls, count)
+        size.shape = tuple(shape)
+        return size
+
+    def __call__(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+
 class Tensor:
     """An n-dimensional array that can record the operations applied to it.
 
@@ -72,7 +88,8 @@ class Tensor:
     shape = property(lambda self: self.data.shape, doc="Tuple of dimensions.")
     ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
     dtype = property(lambda self: self.data.dtype, doc="The array's dtype.")
-    size = property(lambda self: self.data.size, doc="Number of elements.")
+    size = property(lambda self: TensorSize(self.data.shape),
+                    doc="Number of elements; ``t.size(dim)`` / ``t.size()`` work as in PyTorch.")
     device = property(lambda self: backend.device_of(self.data), doc='"cpu" or "cuda:N".')
     is_leaf = property(lambda self: self.grad_fn is None,
                        doc="True for tensors not produced by a recorded operation.")
@@ -119,7 +136,9 @@ class Tensor:
         return Tensor._from_op(self.data, None)
 
     def to(self, device=None, dtype=None):
-        """This tensor on ``device`` and/or with ``dtype`` (differentiable through a copy)."""
+        """This tensor on ``device`` and/or with ``dtype`` (differentiable through a copy);
+        ``t.to(distgrad.float64)`` works too."""
+        device, dtype = backend.device_and_dtype(device, dtype)
         return ops.to(self, device=device, dtype=dtype)
 
     def cpu(self):

@@ -79,6 +79,8 @@ class DistributedDataParallel(Module):
         timeline: a ``Timeline`` recording forward, backward and each bucket's all-reduce.
         process_group: a communicator; default: the one from ``init_process_group``.
         first_bucket_mb: cap of the first bucket (launched first, so kept small).
+        device_ids, output_device: accepted for PyTorch code; each rank drives one device
+            (the one ``init_process_group`` bound), so at most one id may be given.
 
     >>> dist.init_process_group()                                   # doctest: +SKIP
     >>> model = DistributedDataParallel(net)                        # doctest: +SKIP
@@ -88,8 +90,13 @@ class DistributedDataParallel(Module):
 
     def __init__(self, module, bucket_cap_mb=25, broadcast_buffers=True,
                  find_unused_parameters=False, gradient_as_bucket_view=True, check_finite=False,
-                 timeline=None, process_group=None, first_bucket_mb=1.0):
+                 timeline=None, process_group=None, first_bucket_mb=1.0, device_ids=None,
+                 output_device=None):
         super().__init__()
+        # One device per process: PyTorch's device_ids/output_device may name only that one.
+        if device_ids is not None and len(device_ids) > 1:
+            raise ValueError(f"device_ids={device_ids}: distgrad runs one device per process; "
+                             "start one rank per GPU instead (launch/mpirun.sh --gpus)")
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel wraps a distgrad.nn.Module, got "
                             f"{type(module).__name__}")

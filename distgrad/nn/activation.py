@@ -4,7 +4,12 @@ from .module import Module
 
 
 class ReLU(Module):
-    """Elementwise max(x, 0)."""
+    """Elementwise max(x, 0). ``inplace`` is accepted for PyTorch code; the result is always a
+    new array (the graph needs the input's value)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
 
     def forward(self, x):
         return F.relu(x)

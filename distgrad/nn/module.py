@@ -228,7 +228,9 @@ class Module:
 
     # --- devices --------------------------------------------------------------------------
     def to(self, device=None, dtype=None):
-        """Move (or cast) every parameter and buffer in place; returns self."""
+        """Move (or cast) every parameter and buffer in place; returns self. Floating-point
+        state only is cast; ``model.to(distgrad.float64)`` works too."""
+        device, dtype = backend.device_and_dtype(device, dtype)
         for t in list(self.parameters()) + list(self.buffers()):
             data = t.data if device is None else backend.to_device(t.data, device)
             if dtype is not None and data.dtype.kind == "f":

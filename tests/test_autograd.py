@@ -273,3 +273,10 @@ def test_float64_operands_leave_float32_gradients():
     (w * numpy.full(3, 2.0)).sum().backward()  # a float64 array promotes the product
     assert w.grad.dtype == numpy.float32
     numpy.testing.assert_allclose(w.grad, 2.0)
+
+
+def test_gradcheck_accepts_a_lone_tensor_and_warns_on_float32():
+    assert gradcheck(lambda a: a.tanh(), leaf(3))
+    x32 = distgrad.tensor(numpy.ones(2, dtype=numpy.float32), requires_grad=True)
+    with pytest.warns(UserWarning, match="need float64"):
+        gradcheck(lambda a: a * 2, (x32,), atol=1e-2, rtol=1e-2)

@@ -1,4 +1,6 @@
 """Finite-difference gradient checking in float64 (the oracle every op's backward is tested by)."""
+import warnings
+
 import numpy
 
 from .. import backend
@@ -56,7 +58,12 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     >>> gradcheck(lambda a: (a * a).sum(axis=1), (x,))
     True
     """
-    inputs = tuple(inputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    for i, t in enumerate(inputs):
+        if isinstance(t, Tensor) and t.requires_grad and t.dtype != numpy.float64:
+            warnings.warn(f"gradcheck input {i} is {t.dtype}: finite differences need float64 "
+                          "inputs to be accurate (create them with dtype=distgrad.float64)",
+                          stacklevel=2)
     with no_grad():
         shape = fn(*inputs).shape
     grad_output = numpy.random.default_rng(seed).standard_normal(shape)

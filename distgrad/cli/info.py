@@ -8,18 +8,11 @@ from .. import distributed as dist
 
 
 def _mpi_lines():
-    if dist.get_backend() == "single":
-        try:
-            import mpi4py
-            return [f"mpi4py:      {mpi4py.__version__} (not started by an MPI launcher: one process)"]
-        except ImportError:
-            return ["mpi4py:      not installed (one process only)"]
-    from mpi4py import MPI
-    levels = {MPI.THREAD_SINGLE: "single", MPI.THREAD_FUNNELED: "funneled",
-              MPI.THREAD_SERIALIZED: "serialized", MPI.THREAD_MULTIPLE: "multiple"}
-    library = MPI.Get_library_version().strip().splitlines()[0]
-    return [f"MPI library: {library}",
-            f"MPI thread:  {levels.get(MPI.Query_thread(), MPI.Query_thread())}"]
+    library = dist.mpi_library_version()
+    if library is None:
+        return ["MPI library: mpi4py not installed (one process only)"]
+    level = dist.mpi_thread_level() or "not started (no MPI launcher: one process)"
+    return [f"MPI library: {library}", f"MPI thread:  {level}"]
 
 
 def run(args):

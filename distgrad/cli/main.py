@@ -25,6 +25,15 @@ def _non_negative(kind):
     return parse
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults of options that take a value; flags and unset options say it in words."""
+
+    def _get_help_string(self, action):
+        if action.nargs == 0 or action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser():
     """The argument parser (exposed for the docs and tests)."""
     parser = argparse.ArgumentParser(
@@ -33,13 +42,14 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train the MNIST MLP or CNN",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    t.add_argument("--model", choices=sorted(MODELS), default="cnn")
-    t.add_argument("--dataset", choices=DATASETS, default="mnist")
-    t.add_argument("--epochs", type=_positive(int), default=1)
+                       formatter_class=_HelpFormatter)
+    t.add_argument("--model", choices=sorted(MODELS), default="cnn", help="the workload")
+    t.add_argument("--dataset", choices=DATASETS, default="mnist",
+                   help="synthetic needs no files (see --train-samples)")
+    t.add_argument("--epochs", type=_positive(int), default=1, help="passes over the training set")
     t.add_argument("--batch-size", type=_positive(int), default=64, help="per rank")
-    t.add_argument("--lr", type=_positive(float), default=1e-3)
-    t.add_argument("--optimizer", choices=("sgd", "adam"), default="adam")
+    t.add_argument("--lr", type=_positive(float), default=1e-3, help="learning rate")
+    t.add_argument("--optimizer", choices=("sgd", "adam"), default="adam", help="optimiser")
     t.add_argument("--momentum", type=_non_negative(float), default=0.9, help="for sgd")
     t.add_argument("--weight-decay", type=_non_negative(float), default=0.0)
     t.add_argument("--lr-schedule", choices=("none", "step", "cosine"), default="none")
@@ -49,18 +59,21 @@ def build_parser():
     t.add_argument("--grad-clip", type=_non_negative(float), default=0.0, help="max gradient norm; 0 = off")
     t.add_argument("--accumulate", type=_positive(int), default=1, metavar="K",
                    help="micro-batches of --batch-size per optimiser step (gradient accumulation)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--data-dir", default=None, help="folder holding the IDX files "
-                   "(default: $DISTGRAD_DATA/<dataset>, then ~/.cache/distgrad/<dataset>)")
+    t.add_argument("--seed", type=int, default=0, help="initial weights, data order, dropout")
+    t.add_argument("--data-dir", default=None, help="folder holding the IDX files; when "
+                   "unset: $DISTGRAD_DATA/<dataset>, then ~/.cache/distgrad/<dataset>")
     t.add_argument("--no-download", dest="download", action="store_false",
-                   help="never download: fail at once when the data set is not on disk")
+                   help="never download: fail at once when the data set is not on disk "
+                   "(default: download when not found)")
     t.add_argument("--train-samples", type=_positive(int), default=None,
                    help="use only this many training samples (quick runs)")
     t.add_argument("--test-samples", type=_positive(int), default=None,
                    help="use only this many test samples (quick runs)")
-    t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    t.add_argument("--bucket-cap-mb", type=_positive(float), default=25.0)
-    t.add_argument("--checkpoint-dir", default=None)
+    t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="auto: a GPU per rank when CuPy sees one, else the CPU")
+    t.add_argument("--bucket-cap-mb", type=_positive(float), default=25.0,
+                   help="DDP gradient bucket size (the first bucket is at most 1 MB)")
+    t.add_argument("--checkpoint-dir", default=None, help="where checkpoints are written")
     t.add_argument("--checkpoint-every", type=_non_negative(int), default=0, metavar="N",
                    help="also checkpoint every N steps (always at the end of each epoch)")
     t.add_argument("--keep-checkpoints", type=_positive(int), default=3)
@@ -74,7 +87,8 @@ def build_parser():
     t.add_argument("--watchdog-timeout", type=_non_negative(float), default=None,
                    help="seconds a rank may wait in a collective before the job is aborted "
                    "(default $DISTGRAD_WATCHDOG_TIMEOUT or 600; 0 = off)")
-    t.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    t.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress bar (default: a bar when stderr is a terminal)")
 
     sub.add_parser("info", help="versions, array backend, MPI library, ranks, GPUs")
     return parser

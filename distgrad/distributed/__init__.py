@@ -8,6 +8,8 @@ from .buckets import compute_bucket_assignment
 from .comm_hooks import GradBucket, allreduce_hook, fp16_compress_hook
 from .communicators import (CommunicatorBase, MpiCommunicator, NaiveReducer,
                             NcclCommunicator, SingleCommunicator, StagingCommunicator)
+from .communicators.mpi import library_version as mpi_library_version
+from .communicators.mpi import thread_level as mpi_thread_level
 from .ddp import DDP, DistributedDataParallel
 from .launcher import detect_launcher
 from .process_group import (all_gather_object, all_reduce, barrier, broadcast, broadcast_object,
@@ -28,5 +30,5 @@ __all__ = [
     "fp16_compress_hook", "CommunicatorBase", "SingleCommunicator", "MpiCommunicator",
     "NcclCommunicator", "StagingCommunicator",
     "NaiveReducer", "Timeline", "Watchdog", "detect_launcher", "compute_bucket_assignment",
-    "install_abort_hooks", "uninstall_abort_hooks",
+    "install_abort_hooks", "uninstall_abort_hooks", "mpi_library_version", "mpi_thread_level",
 ]

@@ -39,6 +39,27 @@ def load_mpi():
     return MPI
 
 
+def library_version():
+    """The MPI library's name and version (first line), or None without mpi4py. MPI is not
+    started for this when it is not running (MPI_Get_library_version may precede MPI_Init)."""
+    try:
+        import mpi4py
+    except ImportError:
+        return None
+    if "mpi4py.MPI" not in sys.modules:
+        mpi4py.rc.initialize = False
+    from mpi4py import MPI
+    return MPI.Get_library_version().strip().splitlines()[0]
+
+
+def thread_level():
+    """The thread level MPI provided (e.g. "MPI_THREAD_MULTIPLE"), or None when not running."""
+    MPI = sys.modules.get("mpi4py.MPI")
+    if MPI is None or not MPI.Is_initialized():
+        return None
+    return _LEVEL_NAMES[MPI.Query_thread()]
+
+
 class MpiRequest(Request):
     """An ``MPI.Request`` that keeps its buffer alive until completion."""
 

@@ -280,3 +280,9 @@ def test_gradcheck_accepts_a_lone_tensor_and_warns_on_float32():
     x32 = distgrad.tensor(numpy.ones(2, dtype=numpy.float32), requires_grad=True)
     with pytest.warns(UserWarning, match="need float64"):
         gradcheck(lambda a: a * 2, (x32,), atol=1e-2, rtol=1e-2)
+
+
+def test_zero_dimensional_graphs_work():
+    x = distgrad.tensor(3.0, requires_grad=True)
+    ((x * 2) / 4 - 1).backward()
+    assert x.grad.shape == () and x.grad == 0.5

@@ -11,7 +11,7 @@ from distgrad import backend, fused, models, nn, ops, optim
 from distgrad.data import ArrayDataset, DataLoader
 from distgrad.distributed import process_group
 from distgrad.distributed.communicators import cuda_aware_mpi
-from helpers import rand
+from op_check import rand
 
 
 @pytest.fixture(params=["cpu", "cuda"])

@@ -6,7 +6,7 @@ import pytest
 
 import distgrad
 from distgrad import nn
-from helpers import torch
+from op_check import torch
 
 
 def mlp():

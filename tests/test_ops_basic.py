@@ -4,7 +4,7 @@ import pytest
 
 import distgrad
 from distgrad import ops
-from helpers import check_op, rand
+from op_check import check_op, rand
 
 BROADCAST_PAIRS = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 3, 4), (3, 1)), ((1, 4), (3, 1)), ((5,), ())]
 
@@ -38,8 +38,8 @@ def test_unary_ops(name, low, shape):
     x = rand(*shape, seed=6, low=low, high=2.0)
     if name in ("abs", "relu"):  # keep away from the kink where differences are meaningless
         x = numpy.where(numpy.abs(x) < 1e-2, 0.5, x)
-    import helpers
-    tfn = None if helpers.torch is None else getattr(helpers.torch, name)
+    import op_check
+    tfn = None if op_check.torch is None else getattr(op_check.torch, name)
     check_op(getattr(ops, name), x, torch_fn=tfn)
 
 
@@ -78,7 +78,7 @@ def test_max_along_axis_gives_gradient_to_argmax(axis):
 
 
 def test_max_ties_follow_pytorch():
-    import helpers
+    import op_check
     x = numpy.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
     t = distgrad.tensor(x, requires_grad=True)
     t.max(axis=1).sum().backward()
@@ -90,8 +90,8 @@ def test_max_ties_follow_pytorch():
     v.max().backward()
     numpy.testing.assert_array_equal(v.grad, [0, 0.5, 0.5])
     assert v.grad.dtype == numpy.float32
-    if helpers.torch is not None:
-        tt = helpers.torch.tensor(x, requires_grad=True)
+    if op_check.torch is not None:
+        tt = op_check.torch.tensor(x, requires_grad=True)
         tt.max().backward()
         numpy.testing.assert_array_equal(t.grad, tt.grad.numpy())
 
@@ -129,8 +129,8 @@ def test_matmul_mismatch_names_shapes():
 
 @pytest.mark.parametrize("sx", [(5, 4), (2, 3, 4), (4,)])
 def test_linear(sx):
-    import helpers
-    tfn = None if helpers.torch is None else helpers.torch.nn.functional.linear
+    import op_check
+    tfn = None if op_check.torch is None else op_check.torch.nn.functional.linear
     check_op(ops.linear, rand(*sx, seed=14), rand(3, 4, seed=15), rand(3, seed=16), torch_fn=tfn)
     check_op(ops.linear, rand(*sx, seed=14), rand(3, 4, seed=15), torch_fn=tfn)
 

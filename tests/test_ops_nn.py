@@ -5,7 +5,7 @@ import pytest
 
 import distgrad
 from distgrad import ops
-from helpers import check_op, compare_with_torch, rand, torch
+from op_check import check_op, compare_with_torch, rand, torch
 
 F = None if torch is None else torch.nn.functional
 

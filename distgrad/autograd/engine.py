@@ -48,11 +48,14 @@ def _count_leaf_edges(root):
 
 def _as_gradient(node, i, gx):
     """A gradient a backward returned that is not exactly a NumPy array: a Tensor's data, a
-    CuPy array or an ndarray subclass pass; anything else is the Function's mistake."""
+    CuPy array, an ndarray subclass or a NumPy scalar pass; anything else is the Function's
+    mistake."""
     if isinstance(gx, Tensor):
         return gx.data
     if isinstance(gx, ndarray) or (backend.cupy is not None and isinstance(gx, backend.cupy.ndarray)):
         return gx
+    if isinstance(gx, backend.numpy.generic):  # NumPy turns 0-d results into scalars
+        return backend.numpy.asarray(gx)
     raise RuntimeError(f"{type(node).__name__}.backward returned a {type(gx).__name__} as the "
                        f"gradient of input {i}; return an array (or None)")
 

@@ -39,10 +39,6 @@ class CommStats:
         self.total_comm_seconds = 0.0
         self.total_exposed_seconds = 0.0
 
-    def as_dict(self):
-        """All figures as a plain dict."""
-        return dict(vars(self))
-
 
 class Reducer:
     """Averages the gradients of ``named_params`` over ``comm`` during backward.

@@ -1,5 +1,5 @@
 """im2col / col2im on channels-last (NHWC) arrays — what turns a convolution into one GEMM —
-and the window-argument and layout helpers that convolution and pooling share.
+and the window-argument parsing and layout code that convolution and pooling share.
 
 The forward columns are an (N·OH·OW, KH·KW·C) GEMM operand: each of the kh×kw kernel offsets
 fills its part with one shifted, strided slice copy (C contiguous values per pixel). The

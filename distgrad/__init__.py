@@ -11,12 +11,13 @@ from . import backend, cuda
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad
 from .backend import (bool_, float16, float32, float64, get_array_module, get_default_dtype,
                       int32, int64, manual_seed)
-from .creation import arange, full, ones, rand, randn, tensor, zeros
+from .creation import arange, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
+from .ops import cat, stack
 from . import data, nn, optim  # noqa: E402  (they build on everything above)
 
 __version__ = "0.1.0"
 
-__all__ = ["Function", "Tensor", "arange", "backend", "bool_", "cuda", "enable_grad", "float16",
+__all__ = ["Function", "Tensor", "arange", "backend", "bool_", "cat", "cuda", "enable_grad", "float16",
            "float32", "float64", "full", "get_array_module", "get_default_dtype", "int32",
            "data", "int64", "is_grad_enabled", "manual_seed", "nn", "no_grad", "ones", "optim", "rand", "randn",
-           "tensor", "zeros"]
+           "ones_like", "stack", "tensor", "zeros", "zeros_like"]

@@ -57,6 +57,18 @@ def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
     return _filled(fill_value, (shape,) if isinstance(shape, int) else shape, dtype, device, requires_grad)
 
 
+def zeros_like(t, dtype=None, requires_grad=False):
+    """Zeros of ``t``'s shape, on its device (and of its dtype unless ``dtype`` is given)."""
+    data = t.data if isinstance(t, Tensor) else t
+    return _new(backend.get_array_module(data).zeros_like(data, dtype=dtype), requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False):
+    """Ones of ``t``'s shape, on its device (and of its dtype unless ``dtype`` is given)."""
+    data = t.data if isinstance(t, Tensor) else t
+    return _new(backend.get_array_module(data).ones_like(data, dtype=dtype), requires_grad)
+
+
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     """Evenly spaced values in ``[start, end)`` (int64 for integer arguments, as in PyTorch)."""
     if end is None:

@@ -190,3 +190,36 @@ def test_pytorch_idioms_size_view_and_to_dtype():
     assert x.view(x.size(0), -1).shape == (4, 6)
     assert x.to(distgrad.float64).dtype == numpy.float64
     assert x.to("cpu", dtype=numpy.float16).dtype == numpy.float16
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_min(axis):
+    x = rand(4, 5, seed=21)
+    tfn = (lambda a: a.min()) if axis is None else (lambda a: a.min(dim=axis).values)
+    check_op(lambda a: a.min(axis=axis), x, torch_fn=tfn)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_cat_and_stack(dim):
+    a, b = rand(2, 3, seed=22), rand(2, 3, seed=23)
+    import op_check
+    tcat = None if op_check.torch is None else (lambda x, y: op_check.torch.cat([x, y], dim) * 2)
+    tstack = None if op_check.torch is None else (lambda x, y: op_check.torch.stack([x, y], dim) * 2)
+    check_op(lambda x, y: distgrad.cat([x, y], dim) * 2, a, b, torch_fn=tcat)
+    check_op(lambda x, y: distgrad.stack([x, y], dim) * 2, a, b, torch_fn=tstack)
+    c = rand(2, 5, seed=24)
+    check_op(lambda x, y: distgrad.cat([x, y], 1) * 2, a, c)
+    with pytest.raises(ValueError, match="cat along dim 0 got shapes"):
+        distgrad.cat([distgrad.tensor(a), distgrad.tensor(c)], 0)
+    with pytest.raises(ValueError, match="stack needs tensors of one shape"):
+        distgrad.stack([distgrad.tensor(a), distgrad.tensor(c)])
+
+
+def test_more_pytorch_tensor_methods():
+    x = distgrad.tensor([[1.0, -2.0], [3.0, 0.5]])
+    assert x.numel() == 4 and x.double().dtype == numpy.float64 and x.long().dtype == numpy.int64
+    numpy.testing.assert_allclose(x.softmax(1).numpy().sum(axis=1), [1, 1], rtol=1e-6)
+    numpy.testing.assert_allclose(x.log_softmax(-1).exp().numpy().sum(axis=1), [1, 1], rtol=1e-6)
+    z = distgrad.zeros_like(x)
+    assert z.shape == x.shape and z.dtype == x.dtype and not z.numpy().any()
+    assert distgrad.ones_like(x, dtype=numpy.float64).dtype == numpy.float64

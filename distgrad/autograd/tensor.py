@@ -271,6 +271,30 @@ class Tensor:
         gradient goes to the first maximum; over all elements ties share it, as in PyTorch."""
         return ops.max(self, dim if dim is not None else axis, keepdim if keepdim is not None else keepdims)
 
+    def min(self, axis=None, keepdims=False, dim=None, keepdim=None):
+        """Minimum over ``axis``, with ``max``'s gradient rule."""
+        return ops.min(self, dim if dim is not None else axis, keepdim if keepdim is not None else keepdims)
+
+    def softmax(self, dim):
+        """Softmax along ``dim``."""
+        return ops.softmax(self, dim)
+
+    def log_softmax(self, dim):
+        """Log-softmax along ``dim``."""
+        return ops.log_softmax(self, dim)
+
+    def numel(self):
+        """Number of elements (PyTorch's name for ``size``)."""
+        return self.data.size
+
+    def double(self):
+        """Same as ``to(dtype=float64)``."""
+        return self.to(dtype=numpy.float64)
+
+    def long(self):
+        """Same as ``to(dtype=int64)`` (outside the graph: integers have no gradient)."""
+        return Tensor._from_op(self.data.astype(numpy.int64), None)
+
     def argmax(self, axis=None, dim=None):
         """Index of the maximum (no gradient)."""
         axis = dim if dim is not None else axis

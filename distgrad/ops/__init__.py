@@ -2,8 +2,9 @@
 from .arithmetic import add, div, mul, neg, pow, sub
 from .elementwise import abs, clip, exp, log, relu, sigmoid, sqrt, tanh
 from .linalg import linear, matmul
-from .reduction import max, mean, sum
-from .shape import flatten, getitem, permute, reshape, squeeze, to, transpose, unsqueeze
+from .reduction import max, mean, min, sum
+from .shape import (cat, flatten, getitem, permute, reshape, squeeze, stack, to, transpose,
+                    unsqueeze)
 from .conv import conv2d
 from .dropout import dropout
 from .loss import cross_entropy, mse_loss, nll_loss
@@ -11,8 +12,8 @@ from .normalization import batch_norm
 from .pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .softmax import log_softmax, softmax
 
-__all__ = ["abs", "add", "clip", "div", "exp", "flatten", "getitem", "linear", "log", "matmul",
-           "max", "mean", "mul", "neg", "permute", "pow", "relu", "reshape", "sigmoid", "sqrt",
-           "squeeze", "sub", "sum", "tanh", "to", "transpose", "unsqueeze",
+__all__ = ["abs", "add", "cat", "clip", "div", "exp", "flatten", "getitem", "linear", "log", "matmul",
+           "max", "mean", "min", "mul", "neg", "permute", "pow", "relu", "reshape", "sigmoid", "sqrt",
+           "squeeze", "stack", "sub", "sum", "tanh", "to", "transpose", "unsqueeze",
            "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "conv2d", "cross_entropy", "dropout",
            "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "softmax"]

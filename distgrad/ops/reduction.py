@@ -45,10 +45,12 @@ class Mean(Function):
 
 
 class Max(Function):
+    _pick = "max"
+
     def forward(self, x, axis=None, keepdims=False):
         self.axes, self.keepdims = _axes(axis, x.ndim), keepdims
         self.along_one_axis = axis is not None and len(self.axes) == 1
-        y = x.max(axis=self.axes, keepdims=True)
+        y = getattr(x, self._pick)(axis=self.axes, keepdims=True)
         self.save_for_backward(x, y)
         return y if keepdims else y.reshape(tuple(n for i, n in enumerate(y.shape) if i not in self.axes))
 
@@ -77,6 +79,15 @@ def mean(x, axis=None, keepdims=False):
     return Mean.apply(x, axis=axis, keepdims=keepdims)
 
 
+class Min(Max):
+    _pick = "min"  # the same gradient rule, routed to the smallest element(s)
+
+
 def max(x, axis=None, keepdims=False):
     """Maximum over ``axis``."""
     return Max.apply(x, axis=axis, keepdims=keepdims)
+
+
+def min(x, axis=None, keepdims=False):
+    """Minimum over ``axis``."""
+    return Min.apply(x, axis=axis, keepdims=keepdims)

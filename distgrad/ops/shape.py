@@ -1,4 +1,5 @@
 """Shape and layout: reshape, transpose/permute, flatten, (un)squeeze, indexing, device moves."""
+import itertools
 import numbers
 
 from ..autograd.function import Function
@@ -51,6 +52,39 @@ class GetItem(Function):
 def _is_basic(index):
     items = index if isinstance(index, tuple) else (index,)
     return all(isinstance(i, (numbers.Integral, slice)) or i is None or i is Ellipsis for i in items)
+
+
+class Cat(Function):
+    def forward(self, *arrays, axis=0):
+        xp = get_array_module(arrays[0])
+        shapes = [a.shape for a in arrays]
+        ndim = arrays[0].ndim
+        if any(a.ndim != ndim for a in arrays) or not -ndim <= axis < ndim:
+            raise ValueError(f"cat along dim {axis} got shapes {shapes}")
+        self.axis = axis % ndim
+        self.bounds = list(itertools.accumulate(a.shape[self.axis] for a in arrays))[:-1]
+        try:
+            return xp.concatenate(arrays, axis=self.axis)
+        except ValueError:
+            raise ValueError(f"cat along dim {axis} got shapes {shapes}: all other dimensions "
+                             "must match") from None
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        return tuple(xp.split(gy, self.bounds, axis=self.axis))
+
+
+class Stack(Function):
+    def forward(self, *arrays, axis=0):
+        shapes = {a.shape for a in arrays}
+        if len(shapes) != 1:
+            raise ValueError(f"stack needs tensors of one shape, got {sorted(shapes)}")
+        self.axis = axis % (arrays[0].ndim + 1)
+        return get_array_module(arrays[0]).stack(arrays, axis=self.axis)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        return tuple(xp.moveaxis(gy, self.axis, 0))
 
 
 class To(Function):
@@ -122,6 +156,20 @@ def getitem(x, index):
     elif isinstance(index, tuple):
         index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
     return GetItem.apply(x, index=index)
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing dimension ``dim``."""
+    if not tensors:
+        raise ValueError("cat needs at least one tensor")
+    return Cat.apply(*tensors, axis=dim)
+
+
+def stack(tensors, dim=0):
+    """Join tensors of one shape along a new dimension ``dim``."""
+    if not tensors:
+        raise ValueError("stack needs at least one tensor")
+    return Stack.apply(*tensors, axis=dim)
 
 
 def to(x, device=None, dtype=None):

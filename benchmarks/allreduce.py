@@ -14,7 +14,7 @@ import argparse
 import os
 import time
 
-from common import init_gloo, torch  # first: pins BLAS to one thread before NumPy loads
+from common import start_ranks, torch  # first: pins BLAS to one thread before NumPy loads
 
 import numpy
 
@@ -87,11 +87,7 @@ def main():
     parser.add_argument("--bucket-cap-mb", type=float, nargs="+", default=[25.0, 0.1])
     args = parser.parse_args()
 
-    dist.init_process_group()
-    comm = dist.get_default_group()
-    use_torch = torch is not None and comm.size > 1
-    if use_torch:
-        init_gloo(comm)
+    comm, use_torch = start_ranks()
     if comm.rank == 0:
         print(f"gradient sync, {comm.size} ranks, 1 thread each, {args.rounds} interleaved "
               "rounds; slowest rank's median")

@@ -64,6 +64,18 @@ def torch_model(name):
                           tnn.Linear(1600, 128), tnn.ReLU(), tnn.Linear(128, 10))
 
 
+def start_ranks():
+    """Initialise distgrad's process group and, when torch is importable and there are several
+    ranks, torch's gloo group over the same ranks; returns ``(communicator, use_torch)``."""
+    import distgrad.distributed as dist
+    dist.init_process_group()
+    comm = dist.get_default_group()
+    use_torch = torch is not None and comm.size > 1
+    if use_torch:
+        init_gloo(comm)
+    return comm, use_torch
+
+
 def init_gloo(comm):
     """torch.distributed's gloo group over the same ranks as ``comm`` (for side-by-side runs)."""
     os.environ.setdefault("MASTER_ADDR", "127.0.0.1")

@@ -13,7 +13,7 @@ import argparse
 import os
 import time
 
-from common import init_gloo, torch, torch_model, torch_step  # first: pins BLAS to one thread before NumPy loads
+from common import start_ranks, torch, torch_model, torch_step  # first: pins BLAS to one thread before NumPy loads
 
 import numpy
 
@@ -111,11 +111,7 @@ def main():
     parser.add_argument("--bucket-cap-mb", type=float, nargs="+", default=[25, 5, 1, 0.5])
     args = parser.parse_args()
 
-    dist.init_process_group()
-    comm = dist.get_default_group()
-    use_torch = torch is not None and comm.size > 1
-    if use_torch:
-        init_gloo(comm)
+    comm, use_torch = start_ranks()
     say = print if comm.rank == 0 else (lambda *a, **k: None)
     say(f"{comm.size} ranks x 1 thread, batch {args.batch} per rank, Adam; median of "
         f"{args.blocks} interleaved blocks, slowest rank")

@@ -228,3 +228,19 @@ def test_loader_drives_the_sampler_epoch_and_follows_set_epoch():
     resumed.load_state_dict(state)
     other_sampler.set_epoch(1)  # a training loop written for PyTorch does this: no effect
     assert _labels(resumed) == epoch1[2:]
+
+
+def test_generic_datasets_collate_dicts_and_python_floats():
+    class Records(Dataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return {"x": numpy.array([i, 2 * i], dtype=numpy.float32), "w": float(i), "y": i}
+
+    batches = list(DataLoader(Records(), batch_size=2))
+    first = batches[0]
+    assert set(first) == {"x", "w", "y"} and len(batches) == 3
+    assert first["x"].dtype == numpy.float32 and first["x"].shape == (2, 2)
+    assert first["w"].dtype == numpy.float32  # Python floats take the default dtype
+    assert first["y"].numpy().tolist() == [0, 1]

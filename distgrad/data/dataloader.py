@@ -9,7 +9,7 @@ import threading
 import numpy
 
 from distgrad.autograd.tensor import Tensor
-from distgrad.backend import parse_device, to_device
+from distgrad.backend import get_default_dtype, parse_device, to_device
 from distgrad.data.sampler import RandomSampler, SequentialSampler
 
 
@@ -53,10 +53,17 @@ class ArrayDataset(Dataset):
 
 
 def _stack(samples):
+    """Collate samples as PyTorch's default does: tuples field by field, dicts key by key,
+    Python floats as the default float dtype."""
     first = samples[0]
+    if isinstance(first, dict):
+        return {key: _stack([s[key] for s in samples]) for key in first}
     if isinstance(first, (tuple, list)):
-        return tuple(numpy.asarray(field) for field in zip(*samples))
-    return numpy.asarray(samples)
+        return tuple(_stack(list(field)) for field in zip(*samples))
+    array = numpy.asarray(samples)
+    if array.dtype == numpy.float64 and isinstance(first, float):
+        array = array.astype(get_default_dtype())
+    return array
 
 
 def _put(q, item, stop):
@@ -204,8 +211,13 @@ class DataLoader:
         else:
             batch = _stack([self.dataset[i] for i in index.tolist()])
         # Tensors, as PyTorch's loader yields, so batches go straight into models and losses.
+        return self._tensors(batch)
+
+    def _tensors(self, batch):
         if isinstance(batch, tuple):
-            return tuple(self._tensor(a) for a in batch)
+            return tuple(self._tensors(a) for a in batch)
+        if isinstance(batch, dict):
+            return {k: self._tensors(v) for k, v in batch.items()}
         return self._tensor(batch)
 
     def _tensor(self, array):

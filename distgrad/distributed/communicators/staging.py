@@ -146,6 +146,7 @@ class PinnedStaging:
         self._buffers = {}
 
     def sync(self, array):
+        """Wait until the GPU has finished writing ``array``."""
         # The whole device, not one stream: MPI may be called from the communication thread,
         # whose current stream is not the one backward computes on. Making the array's GPU
         # current here also lets that thread run the reducer's scaling kernel on it.
@@ -153,6 +154,7 @@ class PinnedStaging:
         backend.synchronize(backend.device_of(array))
 
     def to_host(self, array):
+        """``array`` copied into a reused pinned host buffer of its size."""
         nbytes = array.nbytes
         raw = self._buffers.get(nbytes)
         if raw is None:
@@ -163,6 +165,7 @@ class PinnedStaging:
 
     @staticmethod
     def to_device(host, array):
+        """Copy ``host`` back into the device ``array``."""
         # From pinned memory the copy is synchronous for the host, so the buffer can be reused.
         with array.device:
             array.set(host)

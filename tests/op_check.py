@@ -1,4 +1,4 @@
-"""The one helper every op test uses: finite differences in float64, and PyTorch when installed.
+"""The one check every op test uses: finite differences in float64, and PyTorch when installed.
 
 ``check_op(fn, *arrays, torch_fn=...)`` checks ``fn``'s backward against central differences
 of the float64 inputs, then — when torch is importable and ``torch_fn`` is given — compares

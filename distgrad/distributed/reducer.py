@@ -92,7 +92,7 @@ class Reducer:
         self.step = 0
         self.last_step_finite = True
         self.stats = CommStats()
-        self._expect = False
+        self._expect = self._aside = False
         self._reset_step()
         # A communicator that queues collectives on CUDA streams (NCCL) needs no thread: its
         # buckets are reduced on a stream of their own (see stream_buckets).
@@ -130,6 +130,11 @@ class Reducer:
                 self._thread.wait_all()
             self._reset_step()
         self._expect = True
+        # At world size 1 there is nothing to average: unless a feature reads the buckets (a
+        # comm hook, finite checks, zeros for unused parameters), gradients stay where backward
+        # put them, which saves copying every gradient into its bucket each step.
+        self._aside = (self.world_size == 1 and self.comm_hook is None and not self.check_finite
+                       and not self.find_unused_parameters)
 
     def disarm(self):
         """The next backward accumulates locally (``no_sync``)."""
@@ -158,7 +163,7 @@ class Reducer:
         self._n_used += 1
         b, view = self._slot[index]
         grad = param.grad
-        if grad is not view:
+        if grad is not view and not self._aside:
             view[...] = grad
             if self.gradient_as_bucket_view:
                 param.grad = view
@@ -275,7 +280,7 @@ class Reducer:
         for i in unused:
             if counts[i] > 0 or not grad_was_none[i]:
                 self._point_grad(i)
-        if not self.gradient_as_bucket_view:
+        if not self.gradient_as_bucket_view and not self._aside:
             for i in range(n):
                 if self._used[i]:
                     self._point_grad(i)

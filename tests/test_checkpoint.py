@@ -42,7 +42,7 @@ def test_interrupted_write_leaves_previous_checkpoint_loadable(tmp_path, monkeyp
     monkeypatch.setattr(numpy, "savez", lambda f, **arrays: (f.write(b"partial"), crash()))
     with pytest.raises(KeyboardInterrupt):
         checkpoint.save(tmp_path, 2, state(2), {})
-    assert [n for n in os.listdir(tmp_path) if n.startswith(".tmp")] == []
+    assert [n for n in os.listdir(tmp_path) if n.endswith(".tmp")] == []
     step, loaded, _ = checkpoint.latest(tmp_path)
     assert step == 1
 

@@ -10,10 +10,11 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import zipfile
 
 import numpy
+
+from ..atomic import write_atomic
 
 FORMAT = "distgrad-checkpoint-1"
 _NAME = re.compile(r"checkpoint-(\d{9})\.json$")
@@ -54,27 +55,6 @@ def _join(obj, arrays):
     return obj
 
 
-def _write_atomic(path, write):
-    """Write through ``write(file)`` to a temporary file, fsync, then rename over ``path``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable
-    finally:
-        os.close(dir_fd)
-
-
 def _sha256(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -95,10 +75,10 @@ def save(directory, step, state, meta, keep=3):
     arrays = {}
     tree = _split(state, arrays, "state")
     base = os.path.join(directory, f"checkpoint-{int(step):09d}")
-    _write_atomic(base + ".npz", lambda f: numpy.savez(f, **arrays))
+    write_atomic(base + ".npz", lambda f: numpy.savez(f, **arrays))
     manifest = {"format": FORMAT, "step": int(step), "meta": meta, "state": tree,
                 "npz": os.path.basename(base + ".npz"), "sha256": _sha256(base + ".npz")}
-    _write_atomic(base + ".json", lambda f: f.write(json.dumps(manifest).encode()))
+    write_atomic(base + ".json", lambda f: f.write(json.dumps(manifest).encode()))
     for old in list_checkpoints(directory)[:-keep] if keep > 0 else []:
         for suffix in (".json", ".npz"):
             try:

@@ -2,6 +2,8 @@
 import json
 import os
 
+from ..atomic import write_atomic
+
 
 class MetricsWriter:
     """Append one JSON object per line to ``path`` (only where ``enabled``: rank 0).
@@ -59,7 +61,5 @@ def plot_metrics(records, path):
     ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", title="test accuracy")
     ax_acc.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp)
+    write_atomic(path, lambda f: fig.savefig(f, format="png"))
     plt.close(fig)
-    os.replace(tmp, path)

@@ -4,12 +4,12 @@ Every rank runs this; rank 0 prints, writes metrics and checkpoints. Test accura
 test sample exactly once across ranks, so it equals one-process accuracy.
 """
 import contextlib
-import os
 import time
 
 import numpy
 
 from .. import backend, cuda, models, nn, optim
+from ..atomic import write_atomic
 from .. import distributed as dist
 from ..autograd import no_grad
 from ..data import (ChecksumError, DataLoader, DatasetNotFoundError, DistributedEvalSampler,
@@ -218,6 +218,5 @@ def _save(args, model, opt, sched, loader, step, epoch, rank, world_size):
 
 
 def _write_model(path, model):
-    tmp = path + ".tmp.npz"
-    numpy.savez(tmp, **model.state_dict())
-    os.replace(tmp, path)
+    state = model.state_dict()
+    write_atomic(path, lambda f: numpy.savez(f, **state))

@@ -6,10 +6,11 @@ download can go wrong (an HTML page saved as ``.gz``, a truncated file, ...) is 
 import gzip
 import math
 import os
-import tempfile
 import zlib
 
 import numpy
+
+from distgrad.atomic import write_atomic
 
 # IDX type codes (third byte of the magic number) and their big-endian NumPy dtypes.
 DTYPES = {
@@ -131,21 +132,4 @@ def write_idx(path, array, compresslevel=6):
     if path.endswith(".gz"):
         # mtime=0 makes the file's bytes depend only on the array (reproducible checksums).
         data = gzip.compress(data, compresslevel=compresslevel, mtime=0)
-    _write_atomic(path, data)
-
-
-def _write_atomic(path, data):
-    """Write bytes ``data`` to ``path`` so that readers see either no file or the whole file."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a shared data directory from others
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_atomic(path, lambda f: f.write(data))

@@ -77,13 +77,6 @@ def _run_meta(args, world_size):
             "accumulate": args.accumulate, "train_samples": args.train_samples}
 
 
-def _state(model, opt, sched, loader, step, epoch):
-    rng = dist.all_gather_object(backend.get_rng_state())  # every rank's dropout stream
-    return {"model": model.state_dict(), "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict(), "loader": loader.state_dict(),
-            "step": step, "epoch": epoch, "rng": rng}
-
-
 def _restore(args, model, opt, sched, loader, rank, world_size, say):
     found = checkpoint.latest(args.checkpoint_dir)
     if found is None:
@@ -104,7 +97,7 @@ def run(args):
     """Train according to ``args`` (see ``distgrad train --help``); returns an exit code."""
     if args.device == "cuda" and backend.cuda_device_count() == 0:
         raise UsageError("--device cuda: no GPU is visible (is CuPy installed, e.g. "
-                           "pip install 'distgrad[cuda12]', and CUDA_VISIBLE_DEVICES set?)")
+                         "pip install 'distgrad[cuda12]', and CUDA_VISIBLE_DEVICES set?)")
     # The group binds this rank to cuda:<local_rank % device_count> (made current before any
     # CUDA work) and, on GPUs, picks NCCL where it loads.
     dist.init_process_group("auto", timeout=args.watchdog_timeout, device=args.device)
@@ -210,8 +203,11 @@ def run(args):
 def _save(args, model, opt, sched, loader, step, epoch, rank, world_size):
     """Rank 0 writes; every rank contributes its RNG state and waits, so no rank runs ahead
     of a checkpoint that might not exist yet."""
-    state = _state(model, opt, sched, loader, step, epoch)
-    if rank == 0:
+    rng = dist.all_gather_object(backend.get_rng_state())  # every rank's dropout stream
+    if rank == 0:  # only the writer copies the model and optimiser state to the host
+        state = {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                 "scheduler": sched.state_dict(), "loader": loader.state_dict(),
+                 "step": step, "epoch": epoch, "rng": rng}
         checkpoint.save(args.checkpoint_dir, step, state, _run_meta(args, world_size),
                         keep=args.keep_checkpoints)
     dist.barrier()

@@ -29,23 +29,23 @@ class Tanh(Module):
         return F.tanh(x)
 
 
-class Softmax(Module):
-    """Softmax along ``dim``."""
-
+class _AlongDim(Module):
     def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
 
     def forward(self, x):
-        return F.softmax(x, self.dim if self.dim is not None else -1)
+        return self._function(x, self.dim if self.dim is not None else -1)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
 
 
-class LogSoftmax(Module):
-    """Log-softmax along ``dim``."""
+class Softmax(_AlongDim):
+    """Softmax along ``dim`` (the last one when None)."""
+    _function = staticmethod(F.softmax)
 
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = dim
 
-    def forward(self, x):
-        return F.log_softmax(x, self.dim if self.dim is not None else -1)
+class LogSoftmax(_AlongDim):
+    """Log-softmax along ``dim`` (the last one when None)."""
+    _function = staticmethod(F.log_softmax)

@@ -11,7 +11,6 @@ one-allreduce-per-parameter reference; and torch.distributed (gloo) all_reduce o
 bytes when torch is importable. Each figure is the slowest rank's median.
 """
 import argparse
-import os
 import time
 
 from common import start_ranks, torch  # first: pins BLAS to one thread before NumPy loads

@@ -24,6 +24,21 @@ def median_ms(times):
     return 1e3 * statistics.median(times)
 
 
+def interleaved_medians(fns, repeat, warmup):
+    """Median seconds of each of ``fns`` after ``warmup`` calls each. The functions take turns,
+    so a load change on the (shared) machine falls on all of them alike."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, spent in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(spent) for spent in times]
+
+
 def timed(fn):
     """Seconds one call of ``fn`` takes."""
     start = time.perf_counter()

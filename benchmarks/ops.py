@@ -8,9 +8,8 @@ import argparse
 import ctypes
 import glob
 import os
-import time
 
-from common import torch  # first: pins BLAS to one thread before NumPy loads
+from common import interleaved_medians, torch  # first: pins BLAS to one thread before NumPy loads
 
 import numpy
 
@@ -21,18 +20,8 @@ F = torch.nn.functional if torch is not None else None
 
 
 def median_ms(fns, repeat):
-    """Median wall time of each of ``fns`` in milliseconds, after two warm-up calls each. The
-    calls alternate, so load from other processes falls on all of them alike."""
-    times = [[] for _ in fns]
-    for fn in fns:
-        fn()
-        fn()
-    for _ in range(repeat):
-        for fn, t in zip(fns, times):
-            start = time.perf_counter()
-            fn()
-            t.append(time.perf_counter() - start)
-    return [1e3 * sorted(t)[len(t) // 2] for t in times]
+    """Median milliseconds of each of ``fns``, taking turns, after two warm-up calls each."""
+    return [1e3 * t for t in interleaved_medians(fns, repeat, warmup=2)]
 
 
 def blas_core():

@@ -5,9 +5,8 @@ Run: ``python benchmarks/optim.py [--repeat N]``. PyTorch's CPU default is its p
 loop; its ``foreach=True`` variant is shown too. The ratio is distgrad / torch default.
 """
 import argparse
-import time
 
-from common import torch  # first: pins BLAS to one thread before NumPy loads
+from common import interleaved_medians, torch  # first: pins BLAS to one thread before NumPy loads
 
 import numpy
 
@@ -26,18 +25,8 @@ CASES = [
 
 
 def median_us(fns, repeat):
-    """Median wall time of each ``fn()`` in microseconds. The functions take turns, so a load
-    change on the (shared) machine hits all of them alike."""
-    for fn in fns:
-        for _ in range(20):
-            fn()
-    times = [[] for _ in fns]
-    for _ in range(repeat):
-        for fn, spent in zip(fns, times):
-            start = time.perf_counter()
-            fn()
-            spent.append(time.perf_counter() - start)
-    return [1e6 * sorted(spent)[len(spent) // 2] for spent in times]
+    """Median microseconds of each ``fn()``, taking turns, after 20 warm-up calls each."""
+    return [1e6 * t for t in interleaved_medians(fns, repeat, warmup=20)]
 
 
 def ours(name, options, values, grads):

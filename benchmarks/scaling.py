@@ -10,7 +10,6 @@ steps so that all see the same machine noise; a figure is the median block, slow
 Then, from the timeline, the fraction of communication hidden under backward per bucket cap.
 """
 import argparse
-import os
 import time
 
 from common import start_ranks, torch, torch_model, torch_step  # first: pins BLAS to one thread before NumPy loads

@@ -91,6 +91,7 @@ class Tensor:
     size = property(lambda self: TensorSize(self.data.shape),
                     doc="Number of elements; ``t.size(dim)`` / ``t.size()`` work as in PyTorch.")
     device = property(lambda self: backend.device_of(self.data), doc='"cpu" or "cuda:N".')
+    array = property(lambda self: self.data, doc="The backend array (NumPy or CuPy), no copy.")
     is_leaf = property(lambda self: self.grad_fn is None,
                        doc="True for tensors not produced by a recorded operation.")
 

@@ -5,7 +5,7 @@ with gradients averaged across MPI ranks while backward runs.
 >>> x = distgrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
 >>> (x * x).sum().backward()
 >>> x.grad
-array([2., 4., 6.], dtype=float32)
+tensor([2., 4., 6.])
 """
 from . import backend, cuda
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad

@@ -114,7 +114,7 @@ def test_array_dataset_indexing():
 
 def test_batches_are_tensors_holding_numpy_arrays_on_the_cpu():
     x, y = next(iter(DataLoader(_data(4), batch_size=2, device="cpu")))
-    assert isinstance(x.data, numpy.ndarray) and isinstance(y.data, numpy.ndarray)
+    assert isinstance(x.array, numpy.ndarray) and isinstance(y.array, numpy.ndarray)
     assert x.device == "cpu" and not x.requires_grad
 
 

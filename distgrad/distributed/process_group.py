@@ -220,7 +220,7 @@ def _watched(what, fn, *args):
 
 
 def _array(array):
-    return array.data if isinstance(array, Tensor) else array
+    return array.array if isinstance(array, Tensor) else array
 
 
 def barrier():

@@ -113,7 +113,7 @@ class Optimizer:
                     if set_to_none:
                         p.grad = None
                     else:
-                        p.grad.fill(0)
+                        p.grad.array.fill(0)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient, in place; parameters without ``.grad``
@@ -197,7 +197,7 @@ class Optimizer:
                         raise ValueError(f"state {name!r} of parameter {key} has shape "
                                          f"{tuple(value.shape)} but the parameter has shape "
                                          f"{p.shape}")
-                    value = backend.to_device(value, p.device).astype(p.data.dtype, copy=True)
+                    value = backend.to_device(value, p.device).astype(p.array.dtype, copy=True)
                 else:
                     value = copy.deepcopy(value)
                 state[p][name] = value

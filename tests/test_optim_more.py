@@ -132,7 +132,10 @@ def test_groups_and_parameters_at_different_steps_match_torch(name, options):
     assert [opt.state[p]["step"] for p in params[:3]] == [STEPS - 3, STEPS - 5, STEPS]
 
 
-@pytest.mark.parametrize("name,options", GROUP_CASES + [("NAdam", dict(decoupled_weight_decay=True))],
+ROUND_TRIP = GROUP_CASES + [("NAdam", dict(decoupled_weight_decay=True, weight_decay=0.05))]
+
+
+@pytest.mark.parametrize("name,options", ROUND_TRIP,
                          ids=[n for n, _ in GROUP_CASES] + ["NAdam-decoupled"])
 def test_state_dict_round_trip_mid_run_continues_the_same_trajectory(name, options):
     values, grads, spec = group_problem()

@@ -114,6 +114,18 @@ class FlatState:
         """Each parameter's 1-D slice of ``flat``."""
         return [flat[lo:hi] for lo, hi in self.bounds]
 
+    def runs(self, keys):
+        """``(key, slice)`` for each run of consecutive parameters whose ``keys`` (one per
+        parameter, e.g. its step count) are equal: one run over everything in the usual case,
+        so per-parameter scalars cost a pass per distinct value, not per parameter."""
+        runs = []
+        for key, (lo, hi) in zip(keys, self.bounds):
+            if runs and runs[-1][0] == key:
+                runs[-1] = (key, slice(runs[-1][1].start, hi))
+            else:
+                runs.append((key, slice(lo, hi)))
+        return runs
+
     def gather_grads(self, out):
         """Copy every parameter's gradient into the flat array ``out`` and return it."""
         grads = []

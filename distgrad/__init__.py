@@ -13,6 +13,7 @@ from .backend import (bool_, float16, float32, float64, get_array_module, get_de
                       int32, int64, manual_seed)
 from .creation import arange, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .ops import cat, stack
+from .functions import *  # noqa: F401,F403  (distgrad.exp, distgrad.max, ...: functions.__all__)
 from . import data, nn, optim  # noqa: E402  (they build on everything above)
 
 __version__ = "0.1.0"
@@ -21,3 +22,4 @@ __all__ = ["Function", "Tensor", "arange", "backend", "bool_", "cat", "cuda", "e
            "float32", "float64", "full", "get_array_module", "get_default_dtype", "int32",
            "data", "int64", "is_grad_enabled", "manual_seed", "nn", "no_grad", "ones", "optim", "rand", "randn",
            "ones_like", "stack", "tensor", "zeros", "zeros_like"]
+__all__ += functions.__all__  # noqa: F405  (the module-level math, one list kept in functions.py)

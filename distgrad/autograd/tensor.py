@@ -598,7 +598,10 @@ class Tensor:
             if cuda != self.is_cuda:
                 out = out.to("cuda" if cuda else "cpu")
             return out
-        return self._cast(getattr(dtype, "dtype", dtype))
+        try:
+            return self._cast(dtype)
+        except TypeError:  # a legacy type such as distgrad.FloatTensor carries its dtype
+            return self._cast(getattr(dtype, "dtype", dtype))
 
     def type_as(self, other):
         """This tensor with ``other``'s dtype."""

@@ -31,7 +31,7 @@ def dim_tuple(dim, ndim):
     for d in dims:
         index = dim_index(d, ndim)
         if index in found:
-            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+            raise RuntimeError(f"dim {index} appears multiple times in the list of dims")
         found.append(index)
     return tuple(sorted(found)) if ndim else ()
 

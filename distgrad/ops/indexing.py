@@ -75,7 +75,7 @@ def gather(input, dim, index):
                                f"{index.shape} to be no larger than self {input.shape} apart "
                                f"from dimension {dim}")
     _check_bounds(index, input.shape[dim] if input.ndim else 1, dim)
-    return Gather.apply(input, index, dim)
+    return Gather.apply(input, index, dim=dim)
 
 
 def index_select(input, dim, index):
@@ -85,7 +85,7 @@ def index_select(input, dim, index):
         raise IndexError(f"index_select(): Index is supposed to be a vector, got shape {index.shape}")
     dim = dim_index(dim, input.ndim)
     _check_bounds(index, input.shape[dim] if input.ndim else 1, dim)
-    return IndexSelect.apply(input, index.reshape(-1), dim)
+    return IndexSelect.apply(input, index.reshape(-1), dim=dim)
 
 
 def argsort(input, dim=-1, descending=False, stable=False):

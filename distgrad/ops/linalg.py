@@ -9,8 +9,8 @@ class MatMul(ArrayFunction):
         kx = x.shape[-1]
         ky = y.shape[-2] if y.ndim > 1 else y.shape[0]
         if x.ndim == 0 or y.ndim == 0 or kx != ky:
-            raise ValueError(f"matmul got shapes {x.shape} and {y.shape}: the inner dimensions "
-                             f"({kx if x.ndim else '-'} and {ky if y.ndim else '-'}) must match")
+            raise RuntimeError(f"matmul got shapes {x.shape} and {y.shape}: the inner dimensions "
+                               f"({kx if x.ndim else '-'} and {ky if y.ndim else '-'}) must match")
         self.save_for_backward(x, y)
         return x @ y
 

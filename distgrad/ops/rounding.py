@@ -111,6 +111,12 @@ def divide(a, b, rounding_mode=None):
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                            f"but found {rounding_mode!r}")
     if _integral(a) and _integral(b):
-        a = Tensor._from_op(get_array_module(getattr(a, "array", a)).asarray(
-            getattr(a, "array", a), dtype=get_default_dtype()), None)
+        a, b = (_as_float(x) for x in (a, b))
     return div(a, b)
+
+
+def _as_float(x):
+    if isinstance(x, numbers.Number):
+        return x
+    array = getattr(x, "array", x)
+    return Tensor._from_op(get_array_module(array).asarray(array, dtype=get_default_dtype()), None)

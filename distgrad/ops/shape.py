@@ -12,9 +12,9 @@ class Reshape(ArrayFunction):
         self.shape = x.shape
         try:
             return x.reshape(shape)
-        except ValueError:
-            raise ValueError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
-                             f"into shape {tuple(shape)}") from None
+        except ValueError:  # PyTorch raises RuntimeError for an impossible shape
+            raise RuntimeError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+                               f"into shape {tuple(shape)}") from None
 
     def backward(self, gy):
         return gy.reshape(self.shape)

@@ -1,4 +1,4 @@
-"""``Linear``: y = x Wᵀ + b."""
+"""``Linear`` (y = x Wᵀ + b) and ``Identity``."""
 from .. import backend, ops
 from . import init
 from .module import Module
@@ -34,3 +34,18 @@ class Linear(Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Identity(Module):
+    """Returns its input unchanged; any constructor arguments are ignored (as in PyTorch), so
+    it can stand in for a layer being switched off.
+
+    >>> Identity(54, unused="argument")(distgrad.ones(2)).tolist()
+    [1.0, 1.0]
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input):
+        return input

@@ -22,9 +22,10 @@ def _describe(value):
     return f"Object of type: {type(value).__name__}"
 
 
-def _repr(name, pairs):
-    lines = [f"    ({key}): {_describe(v)}" for key, v in pairs]
-    return f"{name}(\n" + "\n".join(lines) + "\n)" if lines else f"{name}()"
+def _lines(pairs):
+    # One "(key): description" line each, already indented: Module.__repr__ prints a single
+    # line inline and several one per line, which gives PyTorch's exact layout.
+    return "\n".join(f"  ({key}): {_describe(v)}" for key, v in pairs)
 
 
 class ParameterList(Module):
@@ -71,10 +72,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        return ""
-
-    def __repr__(self):
-        return _repr(type(self).__name__, enumerate(self))
+        return _lines(enumerate(self))
 
 
 class ParameterDict(Module):
@@ -143,5 +141,5 @@ class ParameterDict(Module):
         for key, value in pairs:
             self[key] = value
 
-    def __repr__(self):
-        return _repr(type(self).__name__, self.items())
+    def extra_repr(self):
+        return _lines(self.items())

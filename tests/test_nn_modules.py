@@ -297,3 +297,9 @@ def test_deepcopy_and_repr_match_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert repr(nn.Sequential()) == repr(torch.nn.Sequential())
+
+
+def test_unflatten_checks_the_sizes():
+    assert nn.Unflatten(1, (2, -1))(distgrad.ones(3, 10)).shape == (3, 2, 5)
+    with pytest.raises(ValueError, match=r"sizes \(2, 4\) for dim 1 of size 10"):
+        nn.Unflatten(1, (2, 4))(distgrad.ones(3, 10))

@@ -1,4 +1,6 @@
 """``Flatten`` and ``Unflatten``: reshape layers between convolutional and linear parts."""
+import math
+
 from .module import Module
 
 
@@ -37,7 +39,13 @@ class Unflatten(Module):
     def forward(self, input):
         shape = tuple(input.shape)
         dim = self.dim % len(shape) if shape else 0
-        return input.reshape(shape[:dim] + tuple(self.unflattened_size) + shape[dim + 1:])
+        sizes = tuple(self.unflattened_size)
+        known = math.prod(n for n in sizes if n != -1)
+        if (-1 not in sizes and known != shape[dim]) or (known and shape[dim] % known):
+            raise ValueError(f"Unflatten got sizes {sizes} for dim {self.dim} of size "
+                             f"{shape[dim]} in an input of shape {shape}: they must multiply to "
+                             f"the dimension's size")
+        return input.reshape(shape[:dim] + sizes + shape[dim + 1:])
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -10,6 +10,7 @@ import numpy
 from .. import backend
 from ..autograd.hooks import RemovableHandle
 from ..autograd.tensor import Tensor
+from .module_conversion import to_arguments
 from .module_state import IncompatibleKeys, StateDictError, load_state_dict, state_items
 from .parameter import Parameter
 
@@ -312,7 +313,7 @@ class Module:
         device and dtype), keywords ``device=``, ``dtype=``, ``non_blocking=`` (accepted). Only
         floating-point state is cast, and only to a floating-point dtype.
         """
-        device, dtype = _to_arguments(args, kwargs)
+        device, dtype = to_arguments(args, kwargs)
         return self._convert(device, dtype)
 
     def _convert(self, device, dtype):
@@ -389,30 +390,3 @@ class Module:
             return f"{self._get_name()}({extra})"
         return f"{self._get_name()}(\n  " + "\n  ".join(lines + children) + "\n)"
 
-
-def _to_arguments(args, kwargs):
-    """``(device, dtype)`` from ``Module.to``'s PyTorch forms."""
-    kwargs = dict(kwargs)
-    kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
-    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-    if kwargs:
-        raise TypeError(f"Module.to() got unexpected keyword arguments {sorted(kwargs)}")
-    args = list(args)
-    if args and isinstance(args[-1], bool):  # to(device, dtype, non_blocking)
-        args.pop()
-    if len(args) > 2:
-        raise TypeError(f"Module.to() takes a device, a dtype or a tensor, got {len(args)} "
-                        f"positional arguments")
-    for a in args:
-        if isinstance(a, Tensor):
-            device, dtype = a.device, a.dtype
-        elif a is not None:
-            d, t = backend.device_and_dtype(a, None)
-            device, dtype = (d, dtype) if t is None else (device, t)
-    if dtype is not None:
-        dtype = numpy.dtype(dtype)
-        if dtype.kind not in "fc":
-            raise TypeError(f"Module.to only accepts floating point dtypes, but got desired "
-                            f"dtype={dtype}")
-    return device, dtype

@@ -17,6 +17,11 @@ from . import data, nn, optim  # noqa: E402  (they build on everything above)
 
 __version__ = "0.1.0"
 
+# Scripts written for torchrun read RANK, LOCAL_RANK, WORLD_SIZE and LOCAL_WORLD_SIZE; under
+# mpiexec or srun they are set here from the launcher's own variables (no MPI is started).
+from .distributed.launcher import export_torchrun_environment as _export_torchrun_environment  # noqa: E402
+_export_torchrun_environment()
+
 __all__ = ["Function", "Tensor", "arange", "backend", "bool_", "cat", "cuda", "enable_grad", "float16",
            "float32", "float64", "full", "get_array_module", "get_default_dtype", "int32",
            "data", "int64", "is_grad_enabled", "manual_seed", "nn", "no_grad", "ones", "optim", "rand", "randn",

@@ -111,3 +111,16 @@ def test_launcher_variables_become_torchruns(env, layout):
     env["RANK"] = "7"
     launcher.export_torchrun_environment(env)
     assert env["RANK"] == "7"  # a launcher's own RANK wins
+
+
+@pytest.mark.parametrize("passes, compression", [(1, "none"), (2, "fp16")])
+def test_horovod_style_script_matches_ddp(passes, compression, tmp_path):
+    params = {}
+    for mode in ("hvd", "ddp"):
+        out = tmp_path / f"{mode}.npy"
+        done = _run([launch.find_mpiexec(), "-n", "2", sys.executable, "horovod_style.py", mode,
+                     str(passes), compression, str(out)])
+        assert done.returncode == 0, done.stderr
+        assert "average loss" in done.stdout
+        params[mode] = numpy.load(out)
+    numpy.testing.assert_allclose(params["hvd"], params["ddp"], rtol=1e-6, atol=1e-7)

@@ -5,7 +5,7 @@ import urllib.error
 import numpy
 import pytest
 
-from distgrad.data import DatasetNotFoundError, Normalize, download
+from distgrad.data import DatasetNotFoundError, download, transforms
 from distgrad.data.datasets import MNIST, FashionMNIST
 
 DATA = os.environ.get("DISTGRAD_DATA")
@@ -46,7 +46,9 @@ def test_fashion_mnist_train_and_test():
 def test_mnist_test_split_normalised():
     test = MNIST(train=False, download=False, verify=True)
     _check(test, 10000, MNIST_TEST_COUNTS)
-    normalised = MNIST(train=False, download=False, transform=Normalize(MNIST.mean, MNIST.std))
+    transform = transforms.Compose([transforms.ToTensor(),
+                                    transforms.Normalize((MNIST.mean,), (MNIST.std,))])
+    normalised = MNIST(train=False, download=False, transform=transform)
     expected = (test.data - numpy.float32(MNIST.mean)) / numpy.float32(MNIST.std)
     assert numpy.array_equal(normalised.data, expected)
 

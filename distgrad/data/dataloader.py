@@ -173,9 +173,14 @@ class DataLoader:
             sampler.set_epoch(self._epoch)
             self._calls_seen = sampler._epoch_calls
 
+    def _caller_set_epoch(self):
+        """True when someone other than this loader ran sampler.set_epoch since it last did."""
+        sampler = self._epoch_sampler()
+        return sampler is not None and sampler._epoch_calls != self._calls_seen
+
     def _begin_pass(self):
         sampler = self._epoch_sampler()
-        if sampler is not None and sampler._epoch_calls != self._calls_seen:
+        if self._caller_set_epoch():
             # The caller ran sampler.set_epoch(e) (PyTorch's idiom): this pass is epoch e, from
             # its start, unless e is the epoch a restored state_dict stopped in the middle of.
             if not (self._resumed and sampler.epoch == self._epoch):
@@ -252,7 +257,8 @@ class DataLoader:
             source.close()
         self._in_pass = False
         self._epoch, self._position = self._epoch + 1, 0
-        self._sync_sampler()
+        if not self._caller_set_epoch():  # a set_epoch(e) made during the pass decides the next
+            self._sync_sampler()
 
     def __iter__(self):
         self._begin_pass()

@@ -308,10 +308,11 @@ class _Reader:
     def pickled(self, node):
         if self.weights_only:
             raise pickle.UnpicklingError(
-                f"distgrad.load({self.where!r}): weights_only=True refuses to unpickle the {node.get('type')} "
-                f"saved as {node['pickle']!r} (distgrad.save pickles what is not a tensor, array, "
-                "number, string or a dict/list/tuple of them). If you trust the file's source, "
-                "call distgrad.load(f, weights_only=False); unpickling can run arbitrary code")
+                f"distgrad.load({self.where!r}): weights_only=True refuses to unpickle the "
+                f"{node.get('type')} saved as {node['pickle']!r} (distgrad.save pickles what is "
+                "not a tensor, array, number, string or a dict/list/tuple of them). If you trust "
+                "the file's source, call distgrad.load(f, weights_only=False); unpickling can run "
+                "arbitrary code")
         return self.unpickle(self.array(node["pickle"]).tobytes())
 
     def decode(self, node):
@@ -368,7 +369,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     else:
         header, entries, payload, fail = _read(f, where, None, None)
     unpickle = (lambda raw: (pickle_module or pickle).loads(raw, **pickle_load_args))
-    reader = _Reader(where, entries, payload, fail, map_location, weights_only is not False, unpickle)
+    reader = _Reader(where, entries, payload, fail, map_location, weights_only is not False,
+                     unpickle)
     tree = (header.get("__metadata__") or {}).get(_TREE)
     if tree is None:  # a safetensors file from elsewhere: its tensors by name
         names = sorted(entries, key=lambda n: entries[n][2])

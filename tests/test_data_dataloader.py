@@ -345,7 +345,8 @@ def test_collate_fn_gets_the_list_of_samples():
     assert list(DataLoader(_data(5), batch_size=2, collate_fn=collate)) == [2, 2, 1]
     x, y = seen[0][1]
     assert x.tolist() == [2.0, 3.0] and int(y) == 1  # one sample, as the data set gives it
-    assert list(DataLoader(_data(3), batch_size=2, collate_fn=default_collate))[1][1].tolist() == [2]
+    explicit = list(DataLoader(_data(3), batch_size=2, collate_fn=default_collate))
+    assert explicit[1][1].tolist() == [2]
 
 
 def test_batch_size_none_and_batch_sampler():

@@ -94,7 +94,8 @@ def test_items_are_what_torchvision_gives_after_to_tensor(tmp_path):
 
 def test_to_tensor_and_normalize_apply_to_the_whole_array_once(tmp_path):
     _write(tmp_path / "d")
-    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    transform = transforms.Compose([transforms.ToTensor(),
+                                    transforms.Normalize((0.1307,), (0.3081,))])
     ds = Tiny(root=tmp_path / "d", download=False, transform=transform)
     images = _arrays("train")[0]
     assert ds.arrays is not None and ds.arrays[0] is ds.data  # the loader's one-gather path

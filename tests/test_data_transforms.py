@@ -15,7 +15,7 @@ def _images(shape, seed=0):
 
 
 def _torchvision_to_tensor(torch, pic):
-    """What torchvision's ToTensor computes for a uint8 ndarray (torchvision itself may be absent)."""
+    """What torchvision's ToTensor computes for a uint8 ndarray (torchvision may be absent)."""
     pic = pic[:, :, None] if pic.ndim == 2 else pic
     return torch.from_numpy(pic.transpose((2, 0, 1))).contiguous().to(torch.float32).div(255)
 

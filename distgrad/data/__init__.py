@@ -2,7 +2,8 @@
 PyTorch's ``torch.utils.data`` (and torchvision's ``datasets`` and ``transforms``).
 
 >>> from distgrad.data import DataLoader, datasets, transforms
->>> transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+>>> transform = transforms.Compose([transforms.ToTensor(),
+...                                  transforms.Normalize((0.1307,), (0.3081,))])
 >>> train = datasets.MNIST(train=True, transform=transform)               # doctest: +SKIP
 >>> loader = DataLoader(train, batch_size=64, shuffle=True)               # doctest: +SKIP
 """

@@ -65,7 +65,7 @@ class ArrayDataset(Dataset):
 
 
 class TensorDataset(Dataset):
-    """Samples are rows of Tensors of equal length: ``ds[i] == (tensors[0][i], tensors[1][i], ...)``.
+    """Samples are rows of Tensors of equal length: ``ds[i] == (tensors[0][i], tensors[1][i])``.
 
     Items are tuples of Tensors, as in PyTorch; ``DataLoader`` gathers a whole batch from the
     tensors' arrays at once.
@@ -99,7 +99,7 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
-    """The samples of ``dataset`` at ``indices``, in that order: ``Subset(ds, idx)[i] == ds[idx[i]]``.
+    """The samples of ``dataset`` at ``indices``, in order: ``Subset(ds, idx)[i] == ds[idx[i]]``.
 
     Stays as fast as ``dataset`` in ``DataLoader``: a batch of a batchable data set is still one
     gather.
@@ -191,7 +191,8 @@ def random_split(dataset, lengths, generator=None):
         generator: a ``distgrad.Generator`` for a split of its own; None draws from distgrad's
             default generator, so ``distgrad.manual_seed`` makes the split reproducible.
 
-    >>> train, val = random_split(range(10), [0.8, 0.2], generator=distgrad.Generator().manual_seed(0))  # doctest: +SKIP
+    >>> g = distgrad.Generator().manual_seed(0)                            # doctest: +SKIP
+    >>> train, val = random_split(range(10), [0.8, 0.2], generator=g)      # doctest: +SKIP
     >>> len(train), len(val)                                               # doctest: +SKIP
     (8, 2)
     """

@@ -94,6 +94,7 @@ class DataLoader:
     batches already yielded; after ``load_state_dict`` the next ``iter()`` yields exactly the rest
     of that epoch.
 
+    >>> from distgrad.data import ArrayDataset
     >>> loader = DataLoader(ArrayDataset(numpy.ones((10, 2)), numpy.arange(10)), batch_size=4)
     >>> [y.tolist() for x, y in loader]
     [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]

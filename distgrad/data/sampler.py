@@ -162,8 +162,9 @@ class DistributedSampler(_EpochSampler):
     (``drop_last=False``) or cut it (``drop_last=True``) to a multiple of ``num_replicas``, and
     rank r takes every ``num_replicas``-th index starting at r. Shards are disjoint (up to the
     padding), cover the data set, and have the same length on every rank, so every rank runs the
-    same number of steps. Call ``set_epoch(epoch)`` before each epoch to reshuffle (``DataLoader``
-    keeps it in step with its own epoch counter).
+    same number of steps. An epoch's order depends only on the epoch set when ``iter()`` is
+    called: call ``set_epoch(epoch)`` before each epoch, as in PyTorch (a ``DataLoader`` that
+    finishes a pass without one moves the sampler on to the next epoch itself).
 
     ``num_replicas``/``rank`` default to the initialised ``distgrad.distributed`` process group's,
     else 1 and 0.

@@ -96,10 +96,13 @@ class Normalize:
         if x.ndim < 3:
             raise ValueError(f"Normalize expects an image of shape (..., C, H, W), got shape "
                              f"{x.shape}")
-        out = x if inplace else x.copy()
-        out -= self._per_channel(self._mean, x, xp)
-        out /= self._per_channel(self._std, x, xp)
-        return out
+        mean = self._per_channel(self._mean, x, xp)
+        if inplace:
+            x -= mean
+        else:
+            x = x - mean
+        x /= self._per_channel(self._std, x, xp)
+        return x
 
     def __call__(self, tensor):
         """Return the normalised ``tensor`` (in place with ``inplace=True``)."""

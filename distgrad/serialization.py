@@ -26,6 +26,7 @@ _DTYPES = {"BOOL": "b1", "U8": "u1", "I8": "i1", "U16": "u2", "I16": "i2", "F16"
            "U32": "u4", "I32": "i4", "F32": "f4", "U64": "u8", "I64": "i8", "F64": "f8"}
 _CODES = {kind: code for code, kind in _DTYPES.items()}
 _TREE = "distgrad"  # the __metadata__ key holding the saved object's structure
+_MAPPINGS = {"dict": dict, "OrderedDict": collections.OrderedDict, "Counter": collections.Counter}
 
 
 def _code(dtype):
@@ -77,7 +78,7 @@ class _Writer:
             return [self.encode(v, _join(path, i)) for i, v in enumerate(obj)]
         if kind is tuple:
             return {"tuple": [self.encode(v, _join(path, i)) for i, v in enumerate(obj)]}
-        if kind in (dict, collections.OrderedDict):
+        if kind in _MAPPINGS.values():  # (MultiStepLR keeps its milestones in a Counter)
             return {kind.__name__: [[self.encode(k, _join(path, k)), self.encode(v, _join(path, k))]
                                     for k, v in obj.items()]}
         if isinstance(obj, Tensor) and _code(obj.array.dtype):
@@ -130,10 +131,11 @@ def save(obj, f, pickle_module=pickle, pickle_protocol=2, _use_new_zipfile_seria
     """Save ``obj`` to ``f`` (a path or a writable binary file), as ``torch.save``.
 
     ``obj`` is typically a state dict, or a dict of state dicts and counters: dicts (also
-    OrderedDicts), lists and tuples of Tensors, NumPy/CuPy arrays (CuPy via the host), NumPy
-    scalars, numbers, bools, None and strings are stored without pickle, in a safetensors file
-    whose tensors are named by their path (``"model.fc.weight"``). Any other object is pickled
-    with ``pickle_module``, as PyTorch does, and then needs ``load(..., weights_only=False)``.
+    OrderedDicts and Counters), lists and tuples of Tensors, NumPy/CuPy arrays (CuPy via the
+    host), NumPy scalars, numbers, bools, None and strings are stored without pickle, in a
+    safetensors file whose tensors are named by their path (``"model.fc.weight"``). Any other
+    object is pickled with ``pickle_module``, as PyTorch does, and then needs
+    ``load(..., weights_only=False)``.
     A path is written atomically: readers see the old file or the whole new one.
     ``_use_new_zipfile_serialization`` is accepted and has no effect.
 
@@ -326,9 +328,10 @@ class _Reader:
                     return self.leaf(kind, node)
             if "tuple" in node:
                 return tuple(self.decode(v) for v in node["tuple"])
-            for kind, cls in (("dict", dict), ("OrderedDict", collections.OrderedDict)):
+            for kind, cls in _MAPPINGS.items():
                 if kind in node:
-                    return cls((self.decode(k), self.decode(v)) for k, v in node[kind])
+                    items = {self.decode(k): self.decode(v) for k, v in node[kind]}
+                    return items if cls is dict else cls(items)
             if "float" in node:
                 return float(node["float"])
             if "pickle" in node:

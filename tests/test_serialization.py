@@ -73,6 +73,7 @@ def test_structure_and_types_come_back():
         ("bools", numpy.array([True, False])), ("empty", numpy.zeros((0, 3), numpy.float16)),
         ("numbers", [1, 2.5, True, None, "text", float("inf"), float("-inf")]),
         ("betas", (0.9, 0.999)), ("nested", {0: {"step": 4}, "k": [(1, "a")]}),
+        ("milestones", collections.Counter([30, 80, 80])),
     ])
     buffer = io.BytesIO()
     distgrad.save(obj, buffer)
@@ -89,6 +90,7 @@ def test_structure_and_types_come_back():
     assert out["numbers"] == obj["numbers"] and [type(v) for v in out["numbers"]] == \
         [type(v) for v in obj["numbers"]]
     assert out["betas"] == (0.9, 0.999) and out["nested"] == {0: {"step": 4}, "k": [(1, "a")]}
+    assert type(out["milestones"]) is collections.Counter and out["milestones"][80] == 2
     out["array"][0, 0] = 100  # loaded arrays are writable, as torch.load's tensors are
     nan = distgrad.load(_saved(float("nan")))
     assert nan != nan

@@ -216,13 +216,16 @@ def _read(file, where, size, mmap_path):
         return RuntimeError(f"distgrad.load({where!r}): {what}")
 
     start = file.read(8)
-    if start[:4] == b"PK\x03\x04" or start[:1] == b"\x80":
-        raise _torch_file_error(where)
+    # torch.save's zip archives and legacy pickles, told apart only once the bytes fail to be
+    # a safetensors header (whose length may well start with the same bytes).
+    from_torch = start[:4] == b"PK\x03\x04" or start[:2] in (b"\x80\x02", b"\x80\x04")
     if len(start) < 8:
         raise fail(f"the file holds {len(start)} bytes, too few for a distgrad.save file: it is "
                    "empty or was cut short")
     (length,) = struct.unpack("<Q", start)
     if length > _MAX_HEADER or (size is not None and length > size - 8):
+        if from_torch:
+            raise _torch_file_error(where)
         raise fail(f"its first 8 bytes announce a {length}-byte header, more than the file "
                    "holds: it is not a distgrad.save (safetensors) file, or it was cut short")
     raw, got = _read_exact(file, length)
@@ -233,6 +236,8 @@ def _read(file, where, size, mmap_path):
     except (UnicodeDecodeError, ValueError):
         header = None
     if not isinstance(header, dict):
+        if from_torch:
+            raise _torch_file_error(where)
         raise fail("its header is not a JSON object: the file is corrupt, or not a distgrad.save "
                    "(safetensors) file")
     entries, payload_size = _entries(header, fail)

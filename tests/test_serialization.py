@@ -179,12 +179,13 @@ def _corrupt_cases(good):
         "not json": (struct.pack("<Q", 4) + b"{{{{", "header is not a JSON object"),
         "bad entry": (struct.pack("<Q", len(bad_entry)) + bad_entry + good[8 + length:],
                       "entry for 'w' is malformed"),
-        "torch file": (b"PK\x03\x04" + b"\x00" * 60, "written by torch.save"),
+        "torch file": (b"PK\x03\x04\x14\x00\x08\x08" + b"\x00" * 60, "written by torch.save"),
+        "legacy torch file": (b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8", "written by torch.save"),
     }
 
 
 @pytest.mark.parametrize("case", ["empty", "truncated payload", "truncated header", "garbage",
-                                  "not json", "bad entry", "torch file"])
+                                  "not json", "bad entry", "torch file", "legacy torch file"])
 def test_corrupt_files_raise_an_error_naming_the_file(tmp_path, case):
     good = _saved({"w": numpy.arange(3.0)}).read()
     content, message = _corrupt_cases(good)[case]
@@ -193,6 +194,13 @@ def test_corrupt_files_raise_an_error_naming_the_file(tmp_path, case):
     with pytest.raises(RuntimeError, match=message) as info:
         distgrad.load(path)
     assert str(path) in str(info.value)
+
+
+def test_headers_of_any_length_load():
+    """A header length whose bytes look like a pickle's or a zip's start is still a header."""
+    for n in range(300):
+        buffer = _saved({"k" * n: numpy.arange(2)})
+        assert list(distgrad.load(buffer)) == ["k" * n]
 
 
 def test_truncated_stream_is_reported_too():

@@ -44,7 +44,7 @@ def timed_backward(ddp, sync):
 
 def measure(name, comm, caps, rounds, warmup, use_torch):
     """Dict of label -> list of seconds, all variants measured once per round."""
-    numel = sum(p.data.size for p in models.build(name).parameters())
+    numel = sum(p.array.size for p in models.build(name).parameters())
     flat = numpy.ones(numel, numpy.float32)
     ddps = {cap: dist.DDP(models.build(name), bucket_cap_mb=cap) for cap in caps}
     naive_model = models.build(name)

@@ -14,6 +14,7 @@ from common import interleaved_medians, torch  # first: pins BLAS to one thread 
 import numpy
 
 import distgrad
+from distgrad.autograd.function import ArrayFunction
 from distgrad.ops import conv2d, cross_entropy, max_pool2d
 
 F = torch.nn.functional if torch is not None else None
@@ -38,7 +39,7 @@ def blas_core():
     return "unknown"
 
 
-class Activation(distgrad.Function):
+class Activation(ArrayFunction):
     """Stands for the layer before: it passes its input on, and drops the gradient that comes
     back, which inside the network flows on to that layer. Without it the input would be a
     leaf whose ``.grad`` is a copy of the gradient — a cost the network does not have."""
@@ -83,9 +84,9 @@ def layers(batch, rng):
         a2 = conv2d(p1, distgrad.tensor(w2), distgrad.tensor(b2)).relu()
     cases = [
         ("conv1", conv2d, [distgrad.tensor(x1), w1, b1]),
-        ("pool1", lambda x: max_pool2d(Activation.apply(x), 2), [a1.data]),
-        ("conv2", lambda x, w, b: conv2d(Activation.apply(x), w, b), [p1.data, w2, b2]),
-        ("pool2", lambda x: max_pool2d(Activation.apply(x), 2), [a2.data]),
+        ("pool1", lambda x: max_pool2d(Activation.apply(x), 2), [a1.array]),
+        ("conv2", lambda x, w, b: conv2d(Activation.apply(x), w, b), [p1.array, w2, b2]),
+        ("pool2", lambda x: max_pool2d(Activation.apply(x), 2), [a2.array]),
         ("cross_entropy", lambda x: cross_entropy(Activation.apply(x), target), [logits]),
     ]
     torch_ops = {
@@ -98,11 +99,11 @@ def layers(batch, rng):
         ours = [a if isinstance(a, distgrad.Tensor) else distgrad.Tensor(a, requires_grad=True)
                 for a in arrays]
         with distgrad.no_grad():
-            y = op(*ours).data
+            y = op(*ours).array
         step = fwd_bwd(op, ours, like(y, rng) if y.ndim else None)
         theirs = None
         if name in torch_ops:
-            tin = [torch.from_numpy(numpy.ascontiguousarray(t.data)).requires_grad_(t.requires_grad)
+            tin = [torch.from_numpy(numpy.ascontiguousarray(t.array)).requires_grad_(t.requires_grad)
                    for t in ours]
             ty = torch_ops[name](*tin)
             tgy = torch.from_numpy(rng.standard_normal(ty.shape).astype(numpy.float32)) \

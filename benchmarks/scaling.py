@@ -33,19 +33,19 @@ def distgrad_step(model, opt, x, y):
 def flat_allreduce_step(model, opt, x, y, comm):
     """The hand-written anchor: backward, then one Allreduce of all gradients packed flat."""
     params = list(model.parameters())
-    flat = numpy.zeros(sum(p.data.size for p in params), numpy.float32)
+    flat = numpy.zeros(sum(p.array.size for p in params), numpy.float32)
 
     def step():
         loss = nn.functional.cross_entropy(model(x), y)
         opt.zero_grad()
         loss.backward()
-        numpy.concatenate([p.grad.reshape(-1) for p in params], out=flat)
+        numpy.concatenate([p.grad.array.reshape(-1) for p in params], out=flat)
         comm.allreduce(flat)
         numpy.multiply(flat, 1.0 / comm.size, out=flat)
         offset = 0
         for p in params:
-            p.grad = flat[offset:offset + p.data.size].reshape(p.shape)
-            offset += p.data.size
+            p.grad = flat[offset:offset + p.array.size].reshape(p.shape)
+            offset += p.array.size
         opt.step()
     return step
 

@@ -71,7 +71,7 @@ def measure(name, batch, device, steps, warmup):
     if torch_on_device:
         tdev = "cuda" if on_gpu else "cpu"
         tm = torch_model(name).to(tdev)
-        tm.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
+        tm.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in model.state_dict().items()})
         topt = torch.optim.Adam(tm.parameters(), lr=1e-3)
         tsync = torch.cuda.synchronize if tdev == "cuda" else (lambda: None)
         theirs = torch_step(tm, topt, torch.from_numpy(xs).to(tdev), torch.from_numpy(ys).to(tdev), tsync)

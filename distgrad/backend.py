@@ -33,8 +33,7 @@ def get_array_module(x):
     True
     """
     if cupy is not None:
-        # A Tensor holds its array in .data; a CuPy array's own .data is a memory pointer.
-        if isinstance(x, cupy.ndarray) or isinstance(getattr(x, "data", None), cupy.ndarray):
+        if isinstance(x, cupy.ndarray) or isinstance(getattr(x, "array", None), cupy.ndarray):
             return cupy
     return numpy
 
@@ -76,11 +75,63 @@ def parse_device(device):
     raise ValueError(f"unknown device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
 
 
+class device(str):
+    """Where a tensor lives, as PyTorch's ``torch.device``: ``device("cuda", 1)``,
+    ``device("cuda:1")`` or ``device("cpu")``, with ``.type`` and ``.index``.
+
+    It is the string ``"cpu"`` / ``"cuda"`` / ``"cuda:N"`` too, so it compares equal to those
+    strings and goes wherever a device string goes.
+
+    >>> device("cuda", 1) == "cuda:1", device("cpu").type
+    (True, 'cpu')
+    """
+
+    def __new__(cls, type, index=None):
+        if isinstance(type, device) and index is None:
+            return type
+        text = str(type)
+        if index is None and ":" in text:
+            text, _, number = text.partition(":")
+            if not number.isdigit():
+                raise RuntimeError(f"invalid device string {type!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+            index = int(number)
+        if text not in ("cpu", "cuda"):
+            raise RuntimeError(f"unknown device type {text!r}: distgrad runs on 'cpu' and 'cuda' "
+                               "(NumPy and CuPy arrays)")
+        if index is not None and (not isinstance(index, int) or index < 0):
+            raise RuntimeError(f"device index must be a non-negative int, got {index!r}")
+        self = super().__new__(cls, text if index is None else f"{text}:{index}")
+        self._type, self._index = text, index
+        return self
+
+    type = property(lambda self: self._type, doc='"cpu" or "cuda".')
+    index = property(lambda self: self._index, doc="The GPU number, or None.")
+
+    def __repr__(self):
+        index = "" if self._index is None else f", index={self._index}"
+        return f"device(type='{self._type}'{index})"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            return str.__eq__(self, other)
+        return NotImplemented
+
+    __hash__ = str.__hash__
+
+
+_CPU = device("cpu")
+_CUDA = {}
+
+
 def device_of(array):
-    """``"cpu"`` for a NumPy array, ``"cuda:N"`` for a CuPy array on GPU N."""
+    """``device("cpu")`` for a NumPy array, ``device("cuda:N")`` for a CuPy array on GPU N."""
     if cupy is not None and isinstance(array, cupy.ndarray):
-        return f"cuda:{array.device.id}"
-    return "cpu"
+        index = array.device.id
+        found = _CUDA.get(index)
+        if found is None:
+            found = _CUDA[index] = device("cuda", index)
+        return found
+    return _CPU
 
 
 def device_and_dtype(device, dtype):

@@ -22,7 +22,7 @@ def tensor(data, requires_grad=False, dtype=None, device=None):
     is given.
     """
     array = _as_array(data, dtype=dtype, device=device)
-    if array is (data.data if isinstance(data, Tensor) else data):
+    if array is (data.array if isinstance(data, Tensor) else data):
         array = array.copy()
     return _new(array, requires_grad)
 
@@ -59,13 +59,13 @@ def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
 
 def zeros_like(t, dtype=None, requires_grad=False):
     """Zeros of ``t``'s shape, on its device (and of its dtype unless ``dtype`` is given)."""
-    data = t.data if isinstance(t, Tensor) else t
+    data = t.array if isinstance(t, Tensor) else t
     return _new(backend.get_array_module(data).zeros_like(data, dtype=dtype), requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad=False):
     """Ones of ``t``'s shape, on its device (and of its dtype unless ``dtype`` is given)."""
-    data = t.data if isinstance(t, Tensor) else t
+    data = t.array if isinstance(t, Tensor) else t
     return _new(backend.get_array_module(data).ones_like(data, dtype=dtype), requires_grad)
 
 

@@ -54,7 +54,7 @@ def evaluate():
         for images, labels in test_loader:
             logits = model(images)
             totals += [nn.functional.cross_entropy(logits, labels, reduction="sum").item(),
-                       (logits.data.argmax(axis=1) == labels).sum(), len(labels)]
+                       (logits.argmax(dim=1) == labels).sum().item(), len(labels)]
     dist.all_reduce(totals)
     model.train()
     return totals[0] / totals[2], totals[1] / totals[2]

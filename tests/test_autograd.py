@@ -36,7 +36,7 @@ def test_shared_gradient_arrays_are_not_aliased_between_leaves():
     (a + b).sum().backward()
     a.grad *= 5  # in-place work on one leaf's grad (clipping does this) must not touch the other
     numpy.testing.assert_array_equal(b.grad, numpy.ones(3, dtype=numpy.float32))
-    assert a.grad.flags.writeable and b.grad.flags.writeable
+    assert a.grad.array.flags.writeable and b.grad.array.flags.writeable
 
 
 def test_backward_on_broadcast_sum_gives_writable_grad():
@@ -61,7 +61,7 @@ def test_nodes_run_in_reverse_creation_order_and_last_leaf_is_final_first():
 def test_post_accumulate_hook_fires_once_after_all_contributions():
     w = leaf(3)
     seen = []
-    w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.copy()))
+    w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.numpy().copy()))
     ((w * 2).sum() + (w * 3).sum() + w.sum()).backward()
     assert len(seen) == 1
     numpy.testing.assert_allclose(seen[0], 6 * numpy.ones(3))
@@ -105,7 +105,7 @@ def test_saved_arrays_are_released_right_after_node_backward():
     class Keep(Function):
         @staticmethod
         def forward(ctx, x):
-            ctx.save_for_backward(x.copy())
+            ctx.save_for_backward(x.clone())
             return x * 1
 
         @staticmethod
@@ -202,11 +202,11 @@ def test_backward_errors_are_clear():
     with pytest.raises(RuntimeError, match="does not require grad"):
         distgrad.tensor([1.0]).backward()
     x = leaf(3)
-    with pytest.raises(RuntimeError, match="one-element"):
+    with pytest.raises(RuntimeError, match="only for scalar outputs"):
         (x * 2).backward()
     with pytest.raises(ValueError, match=r"shape \(2,\)"):
         (x * 2).backward(numpy.ones(2, dtype=numpy.float32))
-    with pytest.raises(TypeError, match="floating-point"):
+    with pytest.raises(RuntimeError, match="floating point dtype"):
         distgrad.tensor([1, 2], requires_grad=True)
 
 
@@ -228,7 +228,7 @@ def test_unused_branch_gives_no_gradient():
 def test_gradcheck_on_non_contiguous_input():
     base = numpy.random.default_rng(4).standard_normal((4, 3))
     x = distgrad.Tensor(base.T, requires_grad=True)  # a transposed view, not contiguous
-    assert not x.data.flags.c_contiguous
+    assert not x.array.flags.c_contiguous
     assert gradcheck(lambda a: (a * a).sum(axis=0), (x,))
 
 

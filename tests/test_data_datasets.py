@@ -6,6 +6,7 @@ import hashlib
 import os
 import socket
 import sys
+import threading
 import types
 
 import numpy
@@ -14,7 +15,7 @@ import pytest
 from distgrad import Tensor
 from distgrad.data import DataLoader, datasets, download, transforms
 from distgrad.data.datasets import MNIST, DatasetNotFoundError, FashionMNIST
-from distgrad.data.download import ChecksumError, Resource, download_guard
+from distgrad.data.download import ChecksumError, Resource, download_lock
 from distgrad.data.idx import IDXError, encode_idx, write_idx
 
 SIZES = {"train": 12, "t10k": 5}
@@ -339,53 +340,37 @@ def test_downloaded_gz_round_trips(tmp_path, monkeypatch, offline_opener):
     assert kept == served and gzip.decompress(kept)[:4] == b"\x00\x00\x08\x03"
 
 
-class FakeGroup(types.ModuleType):
-    def __init__(self, local_rank, events):
-        super().__init__("distgrad.distributed")
-        self.local_rank, self.events = local_rank, events
+def test_download_lock_lets_one_process_download_at_a_time(tmp_path):
+    order = []
+    inside = threading.Event()
 
-    def is_initialized(self):
-        return True
+    def other():
+        with download_lock(str(tmp_path), "Tiny"):
+            order.append("second")
 
-    def get_local_rank(self):
-        return self.local_rank
-
-    def barrier(self):
-        self.events.append("barrier")
-
-
-@pytest.mark.parametrize("fail", [False, True])
-def test_download_guard_local_rank_zero_downloads_then_releases(monkeypatch, fail):
-    events = []
-    monkeypatch.setitem(sys.modules, "distgrad.distributed", FakeGroup(0, events))
-    with pytest.raises(RuntimeError) if fail else contextlib.nullcontext():
-        with download_guard() as may_download:
-            events.append(f"body {may_download}")
-            if fail:
-                raise RuntimeError("mirror down")
-    assert events == ["body True", "barrier"]
+    with download_lock(str(tmp_path), "Tiny"):
+        waiter = threading.Thread(target=other)
+        waiter.start()
+        waiter.join(0.3)
+        assert waiter.is_alive()  # blocked while this holder downloads
+        order.append("first")
+    waiter.join(5)
+    assert order == ["first", "second"]
 
 
-def test_download_guard_other_ranks_wait_first(monkeypatch):
-    events = []
-    monkeypatch.setitem(sys.modules, "distgrad.distributed", FakeGroup(1, events))
-    with download_guard() as may_download:
-        events.append(f"body {may_download}")
-    assert events == ["barrier", "body False"]
+def test_a_dataset_built_inside_a_process_group_uses_no_collective(tmp_path, monkeypatch,
+                                                                   offline_opener):
+    class NoCollectives(types.ModuleType):
+        def is_initialized(self):
+            return True
 
+        def __getattr__(self, name):
+            raise AssertionError(f"a data set called distgrad.distributed.{name}")
 
-def test_download_guard_without_a_group():
-    with download_guard() as may_download:
-        assert may_download
-
-
-def test_non_zero_local_rank_never_downloads(tmp_path, monkeypatch, offline_opener):
-    events = []
-    monkeypatch.setitem(sys.modules, "distgrad.distributed", FakeGroup(1, events))
+    monkeypatch.setitem(sys.modules, "distgrad.distributed", NoCollectives("distgrad.distributed"))
     monkeypatch.setattr(Tiny, "mirrors", (_serve(tmp_path / "mirror"),))
-    with pytest.raises(DatasetNotFoundError, match="local rank 0 of this node was to download"):
-        Tiny(root=tmp_path / "root")
-    assert events == ["barrier"] and not os.path.exists(tmp_path / "root")
+    assert len(Tiny(root=tmp_path / "root")) == SIZES["train"]  # downloads, then
+    assert len(Tiny(root=tmp_path / "root")) == SIZES["train"]  # finds the files
 
 
 def test_normalisation_constants_are_published():

@@ -30,10 +30,10 @@ def run_op(fn, arrays, device, grad_seed=0):
     assert out.device == device
     gy = numpy.random.default_rng(grad_seed).standard_normal(out.shape).astype(out.dtype)
     out.backward(distgrad.tensor(gy, device=device))
-    grads = [backend.to_numpy(t.grad) if t.requires_grad else None for t in inputs]
+    grads = [backend.to_numpy(t.grad.array) if t.requires_grad else None for t in inputs]
     for t in inputs:
         if t.requires_grad:
-            assert backend.device_of(t.grad) == device
+            assert backend.device_of(t.grad.array) == device
     return out.numpy(), grads
 
 
@@ -109,7 +109,7 @@ def test_dropout_keeps_and_scales_like_the_cpu(device):
     kept = y.numpy() != 0
     assert 0.7 < kept.mean() < 0.8
     numpy.testing.assert_allclose(y.numpy()[kept], 1 / 0.75, rtol=1e-6)
-    numpy.testing.assert_array_equal(backend.to_numpy(x.grad), y.numpy())
+    numpy.testing.assert_array_equal(backend.to_numpy(x.grad.array), y.numpy())
 
 
 @pytest.mark.parametrize("name", ["mlp", "cnn"])
@@ -125,26 +125,26 @@ def test_model_forward_backward_and_state_dict_on_the_device(name, device):
                                            distgrad.tensor(y, device=dev))
         loss.backward()
     for (key, p), q in zip(model.named_parameters(), reference.parameters()):
-        numpy.testing.assert_allclose(backend.to_numpy(p.grad), q.grad, rtol=1e-4, atol=1e-6,
+        numpy.testing.assert_allclose(backend.to_numpy(p.grad.array), q.grad, rtol=1e-4, atol=1e-6,
                                       err_msg=key)
     state = model.state_dict()
-    assert all(isinstance(v, numpy.ndarray) for v in state.values())
+    assert all(isinstance(v, distgrad.Tensor) and v.device == device for v in state.values())
     fresh = models.build(name).to(device)
     fresh.load_state_dict(state)
     assert {p.device for p in fresh.parameters()} == {device}
     for key, value in fresh.state_dict().items():
-        numpy.testing.assert_array_equal(value, state[key], err_msg=key)
+        numpy.testing.assert_array_equal(value.numpy(), state[key].numpy(), err_msg=key)
 
 
 def test_module_to_device_and_back(device):
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
-    before = model.state_dict()
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     model.to(device)
     assert {t.device for t in list(model.parameters()) + list(model.buffers())} == {device}
     model.to("cpu")
     assert {t.device for t in model.parameters()} == {"cpu"}
     for key, value in model.state_dict().items():
-        numpy.testing.assert_array_equal(value, before[key], err_msg=key)
+        numpy.testing.assert_array_equal(value.numpy(), before[key], err_msg=key)
 
 
 OPTIMISERS = [
@@ -162,7 +162,7 @@ def test_optimiser_steps_match_the_cpu(name, options, device):
     shapes = [(5, 3), (3,), (2, 2, 2)]
     params = {}
     for dev in ("cpu", device):
-        ps = [nn.Parameter(distgrad.tensor(f32(*s, seed=i), device=dev).data)
+        ps = [nn.Parameter(distgrad.tensor(f32(*s, seed=i), device=dev).array)
               for i, s in enumerate(shapes)]
         opt = getattr(optim, name)(ps, **options)
         for step in range(10):
@@ -191,7 +191,7 @@ def test_memory_figures_on_the_device(device):
         pytest.skip("GPU memory only")
     distgrad.cuda.reset_peak_memory_stats()
     x = distgrad.zeros(1 << 20, device=device)
-    assert distgrad.cuda.memory_allocated() >= x.data.nbytes
+    assert distgrad.cuda.memory_allocated() >= x.array.nbytes
     assert distgrad.cuda.max_memory_allocated() >= distgrad.cuda.memory_allocated()
     assert distgrad.cuda.current_device() == backend.device_index(device)
 

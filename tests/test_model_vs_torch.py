@@ -61,7 +61,13 @@ def test_fifteen_steps_match_pytorch(model_name, opt_name):
         topt.step()
         ref_losses.append(tloss.item())
     numpy.testing.assert_allclose(losses, ref_losses, rtol=1e-4)
-    # Adaptive optimisers turn float32 rounding in near-zero gradients into steps of size lr,
-    # so parameters agree to a fraction of the total movement, not to rounding.
+    # Adaptive optimisers turn float32 rounding in near-zero gradients into steps of size lr
+    # (RMSprop's first step is 10 lr whatever the gradient's size), and which of a few such
+    # gradients round away from zero depends on the BLAS kernel. So parameters agree to a
+    # fraction of the total movement, and a handful in 10,000 may differ by such a step.
     for k, v in ref.state_dict().items():
-        numpy.testing.assert_allclose(model.state_dict()[k], v.numpy(), rtol=1e-3, atol=3e-4, err_msg=k)
+        ours_v, theirs_v = model.state_dict()[k].numpy(), v.numpy()
+        off = numpy.abs(ours_v - theirs_v) > 3e-4 + 1e-3 * numpy.abs(theirs_v)
+        assert off.sum() <= max(1, off.size // 10_000), \
+            f"{k}: {off.sum()} of {off.size} parameters differ from PyTorch's"
+        numpy.testing.assert_allclose(ours_v, theirs_v, rtol=1e-3, atol=2e-2, err_msg=k)

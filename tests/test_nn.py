@@ -1,4 +1,5 @@
 """Modules: registration, traversal, state_dict (PyTorch's keys), loading, init, modes, clipping."""
+import copy
 import math
 
 import numpy
@@ -79,14 +80,19 @@ def test_state_dict_matches_pytorch_keys_and_shapes_both_ways():
     ours.load_state_dict(theirs)
     for k, v in ours.state_dict().items():
         numpy.testing.assert_array_equal(v, theirs[k].numpy())
-    ref.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    ref.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
 
 
-def test_state_dict_round_trip_and_copies():
+def test_state_dict_round_trip_shares_memory_and_deepcopy_snapshots():
     a, b = mlp(), mlp()
+    snapshot = copy.deepcopy(a.state_dict())
     sd = a.state_dict()
-    sd["1.weight"][...] = 0  # a copy: the model must not change
-    assert not numpy.all(a[1].weight.numpy() == 0)
+    assert all(isinstance(v, distgrad.Tensor) and not v.requires_grad for v in sd.values())
+    sd["1.weight"].zero_()  # detached Tensors sharing memory, as PyTorch's
+    assert numpy.all(a[1].weight.numpy() == 0)
+    assert not numpy.all(snapshot["1.weight"].numpy() == 0)
+    a.load_state_dict(snapshot)
+    numpy.testing.assert_array_equal(a[1].weight.numpy(), snapshot["1.weight"].numpy())
     b.load_state_dict(a.state_dict())
     for (k, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
         numpy.testing.assert_array_equal(x, y)
@@ -94,9 +100,9 @@ def test_state_dict_round_trip_and_copies():
 
 def test_load_state_dict_keeps_parameter_arrays_in_place():
     m = mlp()
-    before = m[1].weight.data
+    before = m[1].weight.array
     m.load_state_dict(mlp().state_dict())
-    assert m[1].weight.data is before
+    assert m[1].weight.array is before
 
 
 def test_failed_load_reports_and_changes_nothing():
@@ -176,7 +182,7 @@ def test_zero_grad_and_forward_hooks():
     m(distgrad.ones(4, 3)).sum().backward()
     assert m.weight.grad is not None
     m.zero_grad(set_to_none=False)
-    assert not m.weight.grad.any()
+    assert not m.weight.grad.array.any()
     m.zero_grad()
     assert m.weight.grad is None
     calls = []
@@ -228,7 +234,7 @@ def test_clip_grad_norm_matches_pytorch_formula():
         tp[0].grad, tp[1].grad = torch.full((3,), 3.0), torch.full((4,), 4.0)
         assert total == pytest.approx(float(torch.nn.utils.clip_grad_norm_(tp, 1.0)), rel=1e-6)
         numpy.testing.assert_allclose(ps[1].grad, tp[1].grad.numpy() * 1.0, rtol=1e-5)
-    ps[0].grad[0] = numpy.inf
+    ps[0].grad.array[0] = numpy.inf
     with pytest.raises(RuntimeError, match="total norm"):
         nn.utils.clip_grad_norm_(ps, 1.0, error_if_nonfinite=True)
 

@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 
 
 def pair(ours, theirs, shape, train=True, seed=0, int_target=None):
-    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()}, strict=True)
+    theirs.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()}, strict=True)
     ours.train(train)
     theirs.train(train)
     x = numpy.random.default_rng(seed).standard_normal(shape).astype(numpy.float32)

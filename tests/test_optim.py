@@ -235,7 +235,7 @@ def test_parameters_that_are_views_of_one_buffer_are_updated_in_that_buffer(orde
             p.grad = g.copy()
         opt.step()
     for p, e in zip(params, expected):
-        assert numpy.shares_memory(p.data, flat)
+        assert numpy.shares_memory(p.array, flat)
         numpy.testing.assert_array_equal(p.data, e)
 
 
@@ -246,14 +246,14 @@ def test_parameters_that_are_views_of_one_buffer_are_updated_in_that_buffer(orde
 def test_step_updates_in_place_and_leaves_gradients_alone(name, options):
     values, grads = problem(steps=3)
     params = [distgrad.tensor(v.copy(), requires_grad=True) for v in values]
-    arrays = [p.data for p in params]
+    arrays = [p.array for p in params]
     opt = getattr(optim, name)(params, lr=0.1, **options)
     for step_grads in grads:
         for p, g in zip(params, step_grads):
             p.grad = g.copy()
         opt.step()
         for p, a, g in zip(params, arrays, step_grads):
-            assert p.data is a
+            assert p.array is a
             numpy.testing.assert_array_equal(p.grad, g)
     assert not any(numpy.array_equal(p.data, v) for p, v in zip(params, values))
 
@@ -291,7 +291,7 @@ def test_zero_grad_drops_or_zeroes_in_place():
     p.grad = numpy.ones(2, numpy.float32)
     grad = p.grad
     opt.zero_grad(set_to_none=False)
-    assert p.grad is grad and not grad.any() and q.grad is None
+    assert p.grad is grad and not grad.array.any() and q.grad is None
     opt.zero_grad()
     assert p.grad is None and q.grad is None
 
@@ -476,7 +476,7 @@ def test_bad_parameter_lists_raise():
     with pytest.raises(TypeError, match="ordered collections"):
         optim.Adam([{"params": {p}}])
     with pytest.raises(TypeError, match="can only optimize Tensors, but one of the params is ndarray"):
-        optim.Adam([p.data])
+        optim.Adam([p.array])
     with pytest.raises(ValueError, match="non-leaf"):
         optim.Adam([p * 2])
     with pytest.raises(ValueError, match="more than one parameter group"):
@@ -487,7 +487,10 @@ def test_bad_parameter_lists_raise():
 
 def test_gradient_of_the_wrong_shape_is_reported():
     p = distgrad.tensor([[1.0, 2.0]], requires_grad=True)
-    p.grad = numpy.ones(2, numpy.float32)
+    with pytest.raises(RuntimeError, match=r"different size: grad shape \(2,\), tensor shape \(1, 2\)"):
+        p.grad = numpy.ones(2, numpy.float32)
+    p.grad = numpy.ones((1, 2), numpy.float32)
+    p.grad.array = numpy.ones(2, numpy.float32)  # reshaped behind the setter's back
     with pytest.raises(RuntimeError, match=r"shape \(1, 2\) has a gradient of shape \(2,\)"):
         optim.Adam([p]).step()
 

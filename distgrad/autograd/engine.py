@@ -51,7 +51,7 @@ def _as_gradient(node, i, gx):
     CuPy array, an ndarray subclass or a NumPy scalar pass; anything else is the Function's
     mistake."""
     if isinstance(gx, Tensor):
-        return gx.data
+        return gx.array
     if isinstance(gx, ndarray) or (backend.cupy is not None and isinstance(gx, backend.cupy.ndarray)):
         return gx
     if isinstance(gx, backend.numpy.generic):  # NumPy turns 0-d results into scalars
@@ -65,49 +65,60 @@ def _bad_gradient(node, i, gx, shape):
                        f"shape {gx.shape}, expected {shape} (the shape of that input)")
 
 
+def _run_hooks(hooks, grad):
+    """Call tensor hooks with the gradient as a Tensor; a hook may return a replacement."""
+    for hook in hooks:
+        out = hook(Tensor._from_op(grad, None))
+        if out is not None:
+            grad = out.array if isinstance(out, Tensor) else out
+    return grad
+
+
 def _finish_leaf(leaf, grad, owned):
     """Apply the leaf's hooks, accumulate into ``.grad``, then call post-accumulate hooks."""
-    if grad.dtype != leaf.data.dtype:
+    if grad.dtype != leaf.array.dtype:
         # A float64 operand promotes the graph; the gradient keeps the parameter's dtype, as
         # in PyTorch, so optimisers and buckets never see a mixed dtype.
-        grad, owned = grad.astype(leaf.data.dtype), True
+        grad, owned = grad.astype(leaf.array.dtype), True
     if leaf._hooks:
-        for hook in leaf._hooks:
-            out = hook(grad)
-            if out is not None:
-                grad, owned = out, False
-    if leaf.grad is None:
+        hooked = _run_hooks(leaf._hooks, grad)
+        grad, owned = hooked, owned and hooked is grad
+    if leaf._grad is None:
         # A gradient may be shared (an Add hands the same array to both inputs) or a view
         # (of a broadcast, of another gradient); later steps mutate .grad in place, so the leaf
         # must own its array.
-        leaf.grad = grad if owned else grad.copy()
+        leaf._grad = Tensor._from_op(grad if owned else grad.copy(), None)
     else:
-        leaf.grad += grad
+        leaf._grad.array += grad
     if leaf._post_hooks:
         for hook in leaf._post_hooks:
             hook(leaf)
 
 
-def run_backward(tensor, grad=None, retain_graph=False):
-    """Backpropagate from ``tensor`` (what ``Tensor.backward`` calls)."""
+def run_backward(tensor, grad=None, retain_graph=False, finish_leaf=_finish_leaf):
+    """Backpropagate from ``tensor`` (what ``Tensor.backward`` calls).
+
+    ``finish_leaf(leaf, grad, owned)`` receives each leaf's complete gradient; the default
+    accumulates it into ``.grad``, ``autograd.grad`` collects it instead."""
     global _callbacks
     if not tensor.requires_grad:
         raise RuntimeError("backward() on a tensor that does not require grad: no input of the "
                            "computation had requires_grad=True (or it ran under no_grad)")
-    xp = backend.get_array_module(tensor.data)
+    xp = backend.get_array_module(tensor.array)
     if grad is None:
-        if tensor.data.size != 1:
-            raise RuntimeError(f"backward() without a gradient needs a one-element output, got "
-                               f"shape {tensor.shape}; pass grad= of that shape")
-        grad = xp.ones_like(tensor.data)
+        if tensor.array.size != 1:
+            raise RuntimeError(f"grad can be implicitly created only for scalar outputs: backward() "
+                               f"got an output of shape {tuple(tensor.shape)}; pass "
+                               "gradient= of that shape")
+        grad = xp.ones_like(tensor.array)
     else:
-        grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=tensor.dtype)
+        grad = grad.array if isinstance(grad, Tensor) else xp.asarray(grad, dtype=tensor.dtype)
         if grad.shape != tensor.shape:
             raise ValueError(f"backward(grad) got grad of shape {grad.shape} for a tensor of "
                              f"shape {tensor.shape}")
     root = tensor.grad_fn
     if root is None:  # backward on a leaf: its gradient is the seed itself
-        _finish_leaf(tensor, grad, False)
+        finish_leaf(tensor, grad, False)
         return
 
     outer, _callbacks = _callbacks, []
@@ -123,10 +134,7 @@ def run_backward(tensor, grad=None, retain_graph=False):
             state = node.__dict__
             hooks = state.get("_out_hooks")
             if hooks:
-                for hook in hooks:
-                    out = hook(gy)
-                    if out is not None:
-                        gy = out
+                gy = _run_hooks(hooks, gy)
             gxs = type(node).backward(node, gy)  # works for methods and PyTorch-style staticmethods
             if type(gxs) is not tuple:
                 gxs = tuple(gxs) if isinstance(gxs, list) else (gxs,)
@@ -142,8 +150,8 @@ def run_backward(tensor, grad=None, retain_graph=False):
                 if type(gx) is not ndarray:
                     gx = _as_gradient(node, i, gx)
                 if isinstance(edge, Tensor):
-                    if gx.shape != edge.data.shape:
-                        _bad_gradient(node, i, gx, edge.data.shape)
+                    if gx.shape != edge.array.shape:
+                        _bad_gradient(node, i, gx, edge.array.shape)
                     # Only a fresh array handed to one input may be stored without a copy.
                     owned = (gx is not gy and gx.flags.owndata
                              and sum(g is gx for g in gxs) == 1)
@@ -156,7 +164,7 @@ def run_backward(tensor, grad=None, retain_graph=False):
                         leaf_grads[edge] = (gx, owned)
                     else:
                         leaf_grads.pop(edge, None)
-                        _finish_leaf(edge, gx, owned)
+                        finish_leaf(edge, gx, owned)
                 else:
                     if gx.shape != edge._shape:
                         _bad_gradient(node, i, gx, edge._shape)
@@ -168,7 +176,7 @@ def run_backward(tensor, grad=None, retain_graph=False):
                         grads[edge] = prev + gx
         # Contributions that never arrived (a None gradient on some path) still count.
         for leaf, (gx, owned) in leaf_grads.items():
-            _finish_leaf(leaf, gx, owned)
+            finish_leaf(leaf, gx, owned)
         callbacks = _callbacks
         _callbacks = []
         for fn in callbacks:

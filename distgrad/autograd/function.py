@@ -1,8 +1,10 @@
-"""``Function``: the one mechanism every differentiable operation goes through.
+"""``ArrayFunction``: the one mechanism every differentiable operation goes through, and
+``Function``, PyTorch's custom-operation API on top of it.
 
-A Function instance is also the op's *context* and its node in the graph: ``forward`` and
-``backward`` receive it first (as ``self`` in internal ops, as ``ctx`` in PyTorch-style
-static methods), so both styles share one engine.
+A node of the graph is also the op's *context*: ``forward`` and ``backward`` receive it first
+(as ``self`` in distgrad's own ops, as ``ctx`` in PyTorch-style static methods). distgrad's ops
+subclass ``ArrayFunction`` and see backend arrays, which keeps a step fast; a user's
+``Function`` sees Tensors, as in PyTorch, through an adapter node (``FunctionCtx``).
 """
 import itertools
 import numbers
@@ -10,7 +12,7 @@ import numbers
 import numpy
 
 from .. import backend
-from .grad_mode import is_grad_enabled
+from .grad_mode import is_grad_enabled, no_grad
 from .tensor import Tensor
 
 # A global creation counter orders nodes: the engine runs higher numbers first, which is a
@@ -18,22 +20,21 @@ from .tensor import Tensor
 _sequence = itertools.count()
 
 
-class Function:
-    """Base class of differentiable operations.
+class ArrayFunction:
+    """Base class of distgrad's own differentiable operations, on backend arrays.
 
     Subclass with ``forward(ctx, *arrays, **kwargs) -> array`` and
     ``backward(ctx, grad_output) -> grad or tuple of grads`` (``None`` for inputs that need no
     gradient; check ``ctx.needs_input_grad[i]`` to skip work). Forward and backward see backend
-    arrays (NumPy or CuPy), never Tensors. Call with ``MyFn.apply(*tensors, **kwargs)``.
+    arrays (NumPy or CuPy), never Tensors: no wrapper objects on the hot path. Call with
+    ``MyFn.apply(*tensors, **kwargs)``. Users write ``Function`` instead, which sees Tensors.
 
-    >>> class Cube(Function):
-    ...     @staticmethod
-    ...     def forward(ctx, x):
-    ...         ctx.save_for_backward(x)
+    >>> class Cube(ArrayFunction):
+    ...     def forward(self, x):
+    ...         self.save_for_backward(x)
     ...         return x ** 3
-    ...     @staticmethod
-    ...     def backward(ctx, gy):
-    ...         x, = ctx.saved_tensors
+    ...     def backward(self, gy):
+    ...         x, = self.saved_tensors
     ...         return 3 * x ** 2 * gy
     >>> y = Cube.apply(distgrad.tensor([2.0], requires_grad=True))
     """
@@ -74,7 +75,7 @@ class Function:
         record = False
         for x in inputs:
             if isinstance(x, Tensor):
-                arrays.append(x.data)
+                arrays.append(x.array)
                 needs.append(x.requires_grad)
                 record = record or x.requires_grad
             else:
@@ -96,14 +97,127 @@ class Function:
         return Tensor._from_op(out if type(out) is numpy.ndarray else _one_array(cls, out), None)
 
 
+class FunctionCtx(ArrayFunction):
+    """The ``ctx`` a user's ``Function`` receives, and its node in the graph (``grad_fn``).
+
+    It keeps what ``forward`` saves and any attribute set on it (``ctx.k = 3``) until backward
+    has run through it.
+    """
+
+    def save_for_backward(self, *tensors):
+        """Keep Tensors (or None) for ``backward``, where ``ctx.saved_tensors`` returns them."""
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save Tensors or None, got a "
+                                f"{type(t).__name__}: keep other values as ctx attributes")
+        self._saved = tensors
+
+    def mark_non_differentiable(self, *tensors):
+        """Declare outputs that have no gradient (they come back with ``requires_grad=False``)."""
+        self._non_differentiable = {id(t.array) for t in tensors}
+
+    def set_materialize_grads(self, value):
+        """With True (the default), ``backward`` receives zeros rather than None for an output
+        without a gradient; one-output Functions always receive a gradient, so this only records
+        the choice."""
+        self.materialize_grads = bool(value)
+
+    def name(self):
+        """The name PyTorch shows for this node, e.g. ``MyReLUBackward``."""
+        return f"{self._function.__name__}Backward"
+
+    def __repr__(self):
+        return f"<{self.name()} object>"
+
+    def backward(self, gy):
+        # The engine hands arrays; the user's backward takes and returns Tensors, without
+        # recording (as PyTorch runs backward without create_graph).
+        with no_grad():
+            grads = self._function.backward(self, Tensor._from_op(gy, None))
+        if not isinstance(grads, (tuple, list)):
+            grads = (grads,)
+        return tuple(g.array if isinstance(g, Tensor) else g for g in grads)
+
+
+class Function:
+    """Base class of custom differentiable operations, as PyTorch's ``torch.autograd.Function``.
+
+    Subclass with static methods ``forward(ctx, *args, **kwargs)`` returning one Tensor and
+    ``backward(ctx, grad_output)`` returning one gradient per ``forward`` argument (None where
+    there is none); both receive and return Tensors and run without recording. In ``forward``,
+    ``ctx.save_for_backward(*tensors)`` keeps Tensors that ``ctx.saved_tensors`` gives back in
+    ``backward``; ``ctx.needs_input_grad[i]`` says whether argument i needs a gradient. PyTorch's
+    newer style — ``forward(*args)`` without ctx plus ``setup_context(ctx, inputs, output)`` —
+    works too. Call it as ``MyFn.apply(*args)``.
+
+    >>> class MyReLU(Function):
+    ...     @staticmethod
+    ...     def forward(ctx, input):
+    ...         ctx.save_for_backward(input)
+    ...         return input.clamp(min=0)
+    ...     @staticmethod
+    ...     def backward(ctx, grad_output):
+    ...         input, = ctx.saved_tensors
+    ...         grad_input = grad_output.clone()
+    ...         grad_input[input < 0] = 0
+    ...         return grad_input
+    >>> y = MyReLU.apply(distgrad.randn(3, requires_grad=True))
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        """Compute the output Tensor from the inputs (override)."""
+        raise TypeError("a Function subclass must define forward()")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """Save what backward needs, when ``forward`` takes no ctx (override instead of
+        saving in forward)."""
+        raise TypeError("setup_context() is only called for Functions that override it")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        """Return the gradient(s) with respect to the inputs (override)."""
+        raise TypeError("a Function subclass must define backward() to be differentiated")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        """Run ``forward`` on the arguments and, when a Tensor argument requires a gradient,
+        record the call in the graph so backward reaches ``backward``."""
+        ctx = FunctionCtx.__new__(FunctionCtx)
+        ctx._function = cls
+        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        record = any(needs) and is_grad_enabled()
+        ctx.needs_input_grad = needs
+        with no_grad():
+            if cls.setup_context is not Function.setup_context:
+                out = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, out)
+            else:
+                out = cls.forward(ctx, *args, **kwargs)
+        array = _one_array(cls, out)
+        if not record or id(array) in ctx.__dict__.get("_non_differentiable", ()):
+            return Tensor._from_op(array, None)
+        ctx._edges = tuple([(a.grad_fn or a) if n else None for a, n in zip(args, needs)])
+        ctx._seq = next(_sequence)
+        ctx._shape = array.shape
+        return Tensor._from_op(array, ctx)
+
+
+def once_differentiable(fn):
+    """Decorator PyTorch code puts on ``backward``. distgrad's backward never records a graph,
+    so every Function is once-differentiable already: this returns ``fn`` unchanged."""
+    return fn
+
+
 def _one_array(cls, out):
     """The array a ``forward`` returned, or a TypeError that says what it returned instead."""
     if isinstance(out, Tensor):
-        return out.data
+        return out.array
     if isinstance(out, numpy.ndarray) or backend.get_array_module(out) is not numpy:
         return out
     if isinstance(out, (numbers.Number, numpy.generic)):
         return numpy.asarray(out)
-    raise TypeError(f"{cls.__name__}.forward returned a {type(out).__name__}; a Function returns "
-                    "exactly one array (write an operation with several outputs as several "
-                    "Functions)")
+    raise TypeError(f"{cls.__name__}.forward returned a {type(out).__name__}; a distgrad Function "
+                    "returns exactly one Tensor (write an operation with several outputs as "
+                    "several Functions)")

@@ -19,14 +19,14 @@ def numerical_grads(fn, inputs, grad_output, eps=1e-6):
                 continue
             # Index the array itself: a reshaped view of non-contiguous data would be a copy,
             # and perturbing a copy would give zero differences.
-            data = t.data
+            data = t.array
             g = numpy.zeros(t.shape)
             for i in numpy.ndindex(*t.shape):
                 orig = data[i].item()
                 data[i] = orig + eps
-                plus = float((backend.to_numpy(fn(*inputs).data) * grad_output).sum())
+                plus = float((backend.to_numpy(fn(*inputs).array) * grad_output).sum())
                 data[i] = orig - eps
-                minus = float((backend.to_numpy(fn(*inputs).data) * grad_output).sum())
+                minus = float((backend.to_numpy(fn(*inputs).array) * grad_output).sum())
                 data[i] = orig
                 g[i] = (plus - minus) / (2 * eps)
             grads.append(g)
@@ -39,9 +39,9 @@ def analytical_grads(fn, inputs, grad_output):
         if isinstance(t, Tensor):
             t.grad = None
     out = fn(*inputs)
-    xp = backend.get_array_module(out.data)
+    xp = backend.get_array_module(out.array)
     out.backward(xp.asarray(grad_output, dtype=out.dtype))
-    return [backend.to_numpy(t.grad) if isinstance(t, Tensor) and t.requires_grad and t.grad is not None
+    return [backend.to_numpy(t.grad.array) if isinstance(t, Tensor) and t.requires_grad and t.grad is not None
             else (numpy.zeros(t.shape) if isinstance(t, Tensor) and t.requires_grad else None)
             for t in inputs]
 

@@ -1,7 +1,9 @@
-"""``Tensor``: a backend array plus what autograd needs (``grad``, ``requires_grad``, ``grad_fn``).
+"""``Tensor``: a backend array (``.array``) plus what autograd needs (``grad``,
+``requires_grad``, ``grad_fn``).
 
 Its methods and operators are thin calls into ``distgrad.ops``; the math lives there, once, for
-NumPy and CuPy alike.
+NumPy and CuPy alike. As in PyTorch, ``.data`` is a detached Tensor sharing the memory and
+``.grad`` is a Tensor (or None).
 """
 import numbers
 
@@ -15,7 +17,7 @@ from .hooks import RemovableHandle
 def _as_array(data, dtype=None, device=None):
     """Backend array for ``data``: Python floats become float32, arrays keep their dtype."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     xp = backend.get_array_module(data)
     if xp is numpy and not isinstance(data, numpy.ndarray):
         data = numpy.asarray(data)
@@ -54,87 +56,149 @@ class Tensor:
     >>> x = Tensor([1.0, 2.0], requires_grad=True)
     >>> (x * x).sum().backward()
     >>> x.grad
-    array([2., 4.], dtype=float32)
+    tensor([2., 4.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_hooks", "_post_hooks", "__weakref__")
+    __slots__ = ("array", "_grad", "requires_grad", "grad_fn", "_hooks", "_post_hooks", "__weakref__")
     # NumPy defers to Tensor's reflected operators (ndarray * Tensor -> Tensor, recorded), and
     # numpy.asarray(tensor) gives the host data, as with PyTorch tensors.
     __array_ufunc__ = None
 
     def __array__(self, dtype=None, copy=None):
-        array = backend.to_numpy(self.data)
+        array = backend.to_numpy(self.array)
         return array if dtype is None else array.astype(dtype, copy=False)
 
     def __init__(self, data, requires_grad=False):
-        self.data = _as_array(data)
-        self.grad = None
+        self.array = _as_array(data)
+        self._grad = None
         self.grad_fn = None
         self._hooks = self._post_hooks = None
         self.requires_grad = bool(requires_grad)
-        if self.requires_grad and self.data.dtype.kind not in "fc":
-            raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
+        if self.requires_grad and self.array.dtype.kind not in "fc":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients, got "
+                               f"dtype {_dtype_name(self.array.dtype)}")
 
     @classmethod
-    def _from_op(cls, data, grad_fn):
+    def _from_op(cls, array, grad_fn):
         t = cls.__new__(cls)
-        t.data = data
-        t.grad = t._hooks = t._post_hooks = None
+        t.array = array
+        t._grad = t._hooks = t._post_hooks = None
         t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None
         return t
 
+    # --- data and grad, as PyTorch's ------------------------------------------------------
+    @property
+    def data(self):
+        """A Tensor sharing this tensor's memory, outside the graph: ``p.data.add_(...)``
+        changes ``p`` without being recorded. Assigning ``t.data = other`` swaps the array."""
+        return Tensor._from_op(self.array, None)
+
+    @data.setter
+    def data(self, value):
+        self.array = _as_array(value)
+
+    @property
+    def grad(self):
+        """The gradient accumulated by ``backward`` (a Tensor of this tensor's shape), or None.
+        A backend array may be assigned too; it is wrapped, not copied."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                if backend.get_array_module(value) is numpy and not isinstance(value, numpy.ndarray):
+                    raise TypeError(f"assigned grad expected to be a Tensor or None but got "
+                                    f"{type(value).__name__}: wrap it with distgrad.tensor(...)")
+                value = Tensor._from_op(value, None)
+            if value.array.shape != self.array.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: grad shape "
+                                   f"{tuple(value.shape)}, tensor shape {tuple(self.shape)}")
+            if value.array.dtype != self.array.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: "
+                                   f"{_dtype_name(value.array.dtype)}, tensor is "
+                                   f"{_dtype_name(self.array.dtype)}")
+        self._grad = value
+
     # --- description ----------------------------------------------------------------------
-    shape = property(lambda self: self.data.shape, doc="Tuple of dimensions.")
-    ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
-    dtype = property(lambda self: self.data.dtype, doc="The array's dtype.")
-    size = property(lambda self: TensorSize(self.data.shape),
+    shape = property(lambda self: self.array.shape, doc="Tuple of dimensions.")
+    ndim = property(lambda self: self.array.ndim, doc="Number of dimensions.")
+    dtype = property(lambda self: self.array.dtype, doc="The array's dtype.")
+    size = property(lambda self: TensorSize(self.array.shape),
                     doc="Number of elements; ``t.size(dim)`` / ``t.size()`` work as in PyTorch.")
-    device = property(lambda self: backend.device_of(self.data), doc='"cpu" or "cuda:N".')
-    array = property(lambda self: self.data, doc="The backend array (NumPy or CuPy), no copy.")
+    device = property(lambda self: backend.device_of(self.array),
+                      doc="A ``distgrad.device`` (equal to \"cpu\" or \"cuda:N\").")
+    is_cuda = property(lambda self: self.device != "cpu", doc="True for a tensor on a GPU.")
     is_leaf = property(lambda self: self.grad_fn is None,
                        doc="True for tensors not produced by a recorded operation.")
 
     def __len__(self):
-        return len(self.data)
+        return len(self.array)
 
     def __repr__(self):
-        extra = ", requires_grad=True" if self.requires_grad else ""
-        dev = "" if self.device == "cpu" else f", device='{self.device}'"
-        return f"tensor({backend.to_numpy(self.data)!r}{dev}{extra})"
+        array = backend.to_numpy(self.array)
+        extra = "" if self.device == "cpu" else f", device='{self.device}'"
+        if array.dtype not in (numpy.float32, numpy.int64, numpy.bool_) or array.size == 0:
+            extra += f", dtype=distgrad.{array.dtype.name}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn=<{type(self.grad_fn).__name__}Backward>" \
+                if not hasattr(self.grad_fn, "name") else f", grad_fn=<{self.grad_fn.name()}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        body = numpy.array2string(array, separator=", ", prefix="tensor(",
+                                  formatter={"bool": lambda b: str(bool(b))})
+        return f"tensor({body}{extra})"
 
     __hash__ = object.__hash__  # identity, so tensors can key dicts (optimiser state) as in PyTorch
 
     def __bool__(self):
-        return bool(self.data)
+        return bool(self._scalar("bool"))
 
     def __float__(self):
-        return float(self.data)
+        return float(self._scalar("float"))
 
     def __int__(self):
-        return int(self.data)
+        return int(self._scalar("int"))
 
     def __index__(self):
-        return int(self.data)
+        if self.array.dtype.kind not in "iub":
+            raise TypeError(f"only integer tensors of a single element can be converted to an "
+                            f"index, got dtype {_dtype_name(self.array.dtype)}")
+        return int(self._scalar("index"))
+
+    def _scalar(self, what):
+        # As in PyTorch any one-element tensor converts, whatever its number of dimensions.
+        if self.array.size != 1:
+            if what == "bool":
+                raise RuntimeError(f"Boolean value of Tensor with more than one value is "
+                                   f"ambiguous (shape {tuple(self.shape)}): use .any() or .all()")
+            raise RuntimeError(f"only one element tensors can be converted to Python scalars, "
+                               f"got shape {tuple(self.shape)}")
+        return self.array.item()
 
     # --- conversion -----------------------------------------------------------------------
     def numpy(self):
         """A host NumPy copy (a view on the CPU) of the data, detached from the graph."""
-        return backend.to_numpy(self.data)
+        return backend.to_numpy(self.array)
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.data.item()
+        return self.array.item()
 
     def tolist(self):
         """The data as (nested) Python lists."""
-        return backend.to_numpy(self.data).tolist()
+        return backend.to_numpy(self.array).tolist()
+
+    def clone(self):
+        """A copy with its own memory, recorded in the graph (the gradient flows back)."""
+        return ops.clone(self)
 
     def detach(self):
         """A tensor sharing this data, outside the graph."""
-        return Tensor._from_op(self.data, None)
+        return Tensor._from_op(self.array, None)
 
     def to(self, device=None, dtype=None):
         """This tensor on ``device`` and/or with ``dtype`` (differentiable through a copy);
@@ -158,26 +222,37 @@ class Tensor:
         """Set ``requires_grad`` in place (leaves only) and return self."""
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use detach() instead")
-        if requires_grad and self.data.dtype.kind not in "fc":
-            raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
+        if requires_grad and self.array.dtype.kind not in "fc":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients, got "
+                               f"dtype {_dtype_name(self.array.dtype)}")
         self.requires_grad = requires_grad
         return self
 
     # --- autograd -------------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph=False):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute gradients of this tensor with respect to every leaf that requires them.
 
         Args:
-            grad: gradient of some outer scalar with respect to this tensor; may be omitted for
-                a one-element tensor (then 1).
+            gradient: gradient of some outer scalar with respect to this tensor; may be omitted
+                for a one-element tensor (then 1).
             retain_graph: keep saved arrays so the graph can be differentiated again.
+            create_graph: must be False: distgrad's backward does not record a graph, so
+                higher-order gradients are not available.
+            inputs: accumulate only into these tensors' ``.grad`` (default: every leaf).
         """
+        if create_graph:
+            raise RuntimeError("backward(create_graph=True): distgrad computes first-order "
+                               "gradients only (its backward is not recorded)")
+        if inputs is not None:
+            from .functional_grad import backward_into
+            backward_into(self, gradient, bool(retain_graph), inputs)
+            return
         from .engine import run_backward
-        run_backward(self, grad, retain_graph)
+        run_backward(self, gradient, bool(retain_graph))
 
     def register_hook(self, fn):
-        """Call ``fn(grad)`` with this tensor's gradient during backward; a non-None return
-        replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
+        """Call ``fn(grad)`` with this tensor's gradient (a Tensor) during backward; a non-None
+        return replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         if self.grad_fn is not None:
@@ -206,13 +281,79 @@ class Tensor:
         me = self
 
         def keep(grad):
-            me.grad = grad if me.grad is None else me.grad + grad
+            if me._grad is None:
+                me._grad = Tensor._from_op(grad.array.copy(), None)
+            else:
+                me._grad.array += grad.array
         self.register_hook(keep)
 
-    def zero_(self):
-        """Fill with zeros in place (outside the graph)."""
-        self.data[...] = 0
+    # --- in place, outside the graph (parameter updates, buffers, initialisation) ---------
+    def _inplace(self, op, other=None):
+        # PyTorch records in-place ops on non-leaves; distgrad's graph holds arrays that an
+        # in-place change would corrupt, so only tensors outside the graph may change.
+        if self.requires_grad and self.grad_fn is None and is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                               "operation: wrap the update in `with distgrad.no_grad():` or "
+                               "change `t.data` instead")
+        if self.grad_fn is not None:
+            raise RuntimeError("in-place operations on tensors produced by recorded operations "
+                               "are not supported; write `x = x + y` instead")
+        op(other.array if isinstance(other, Tensor) else other)
         return self
+
+    def add_(self, other, *, alpha=1):
+        """``self += alpha * other`` in place."""
+        return self._inplace(self.array.__iadd__, other if alpha == 1 else _scaled(other, alpha))
+
+    def sub_(self, other, *, alpha=1):
+        """``self -= alpha * other`` in place."""
+        return self._inplace(self.array.__isub__, other if alpha == 1 else _scaled(other, alpha))
+
+    def mul_(self, other):
+        """``self *= other`` in place."""
+        return self._inplace(self.array.__imul__, other)
+
+    def div_(self, other):
+        """``self /= other`` in place."""
+        return self._inplace(self.array.__itruediv__, other)
+
+    def copy_(self, src):
+        """Copy ``src`` (broadcast, converted to this dtype and device) into this tensor."""
+        src = src.array if isinstance(src, Tensor) else src
+        src = backend.to_device(src, self.device) if backend.get_array_module(src) is not numpy \
+            or self.device != "cpu" else src
+        return self._inplace(lambda v: self.array.__setitem__(Ellipsis, v), src)
+
+    def fill_(self, value):
+        """Set every element to ``value``."""
+        return self._inplace(lambda v: self.array.__setitem__(Ellipsis, v), value)
+
+    def zero_(self):
+        """Set every element to zero."""
+        return self.fill_(0)
+
+    def clamp_(self, min=None, max=None):
+        """Limit the values to ``[min, max]`` in place."""
+        if min is None and max is None:
+            raise RuntimeError("clamp_: at least one of 'min' or 'max' must not be None")
+        xp = backend.get_array_module(self.array)
+        lo = min.array if isinstance(min, Tensor) else min
+        hi = max.array if isinstance(max, Tensor) else max
+        return self._inplace(lambda _: xp.clip(self.array, lo, hi, out=self.array))
+
+    clip_ = clamp_
+
+    def normal_(self, mean=0.0, std=1.0):
+        """Fill with samples of N(mean, std²) from distgrad's generator."""
+        gen = backend.default_generator(self.device)
+        return self._inplace(lambda _: self.array.__setitem__(
+            Ellipsis, gen.normal(mean, std, self.shape)))
+
+    def uniform_(self, a=0.0, b=1.0):
+        """Fill with samples of U(a, b) from distgrad's generator."""
+        gen = backend.default_generator(self.device)
+        return self._inplace(lambda _: self.array.__setitem__(
+            Ellipsis, gen.uniform(a, b, self.shape)))
 
     # --- operators ------------------------------------------------------------------------
     def __add__(self, other): return ops.add(self, other)
@@ -231,24 +372,14 @@ class Tensor:
     def __pos__(self): return self
     def __getitem__(self, index): return ops.getitem(self, index)
 
-    def __iadd__(self, other): return self._inplace(self.data.__iadd__, other)
-    def __isub__(self, other): return self._inplace(self.data.__isub__, other)
-    def __imul__(self, other): return self._inplace(self.data.__imul__, other)
-    def __itruediv__(self, other): return self._inplace(self.data.__itruediv__, other)
-
-    def _inplace(self, op, other):
-        # In-place arithmetic is for parameter updates and buffers, outside the graph.
-        if self.requires_grad and self.grad_fn is None and is_grad_enabled():
-            raise RuntimeError("in-place operation on a leaf tensor that requires grad: wrap it "
-                               "in `with distgrad.no_grad():`")
-        if self.grad_fn is not None:
-            raise RuntimeError("in-place operations on tensors produced by recorded operations "
-                               "are not supported; write `x = x + y` instead")
-        op(other.data if isinstance(other, Tensor) else other)
-        return self
+    def __iadd__(self, other): return self._inplace(self.array.__iadd__, other)
+    def __isub__(self, other): return self._inplace(self.array.__isub__, other)
+    def __imul__(self, other): return self._inplace(self.array.__imul__, other)
+    def __itruediv__(self, other): return self._inplace(self.array.__itruediv__, other)
 
     def __setitem__(self, index, value):
-        self._inplace(lambda v: self.data.__setitem__(index, v), value)
+        index = _index_arrays(index)
+        self._inplace(lambda v: self.array.__setitem__(index, v), value)
 
     # Comparisons give boolean tensors outside the graph, as in PyTorch.
     def __eq__(self, other): return _compare(self, other, "equal")
@@ -267,14 +398,31 @@ class Tensor:
         """Mean over ``axis`` (``dim`` is accepted as in PyTorch)."""
         return ops.mean(self, dim if dim is not None else axis, keepdim if keepdim is not None else keepdims)
 
-    def max(self, axis=None, keepdims=False, dim=None, keepdim=None):
-        """Maximum over ``axis`` (the values; use ``argmax`` for indices). Along one axis the
-        gradient goes to the first maximum; over all elements ties share it, as in PyTorch."""
-        return ops.max(self, dim if dim is not None else axis, keepdim if keepdim is not None else keepdims)
+    def max(self, dim=None, keepdim=False):
+        """The largest element, or ``(values, indices)`` along ``dim`` (a named tuple, as in
+        PyTorch). Along a dimension the gradient goes to the first maximum; over all elements
+        ties share it."""
+        return ops.max(self) if dim is None else ops.max_dim(self, dim, keepdim)
 
-    def min(self, axis=None, keepdims=False, dim=None, keepdim=None):
-        """Minimum over ``axis``, with ``max``'s gradient rule."""
-        return ops.min(self, dim if dim is not None else axis, keepdim if keepdim is not None else keepdims)
+    def min(self, dim=None, keepdim=False):
+        """The smallest element, or ``(values, indices)`` along ``dim``, like ``max``."""
+        return ops.min(self) if dim is None else ops.min_dim(self, dim, keepdim)
+
+    def amax(self, dim=None, keepdim=False):
+        """Maximum values over ``dim`` (an int or a tuple; all elements when None)."""
+        return ops.max(self, dim, keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        """Minimum values over ``dim`` (an int or a tuple; all elements when None)."""
+        return ops.min(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        """Index of the first maximum along ``dim`` (of the flattened tensor when None)."""
+        return ops.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        """Index of the first minimum along ``dim`` (of the flattened tensor when None)."""
+        return ops.argmin(self, dim, keepdim)
 
     def softmax(self, dim):
         """Softmax along ``dim``."""
@@ -286,7 +434,7 @@ class Tensor:
 
     def numel(self):
         """Number of elements (PyTorch's name for ``size``)."""
-        return self.data.size
+        return self.array.size
 
     def double(self):
         """Same as ``to(dtype=float64)``."""
@@ -294,12 +442,7 @@ class Tensor:
 
     def long(self):
         """Same as ``to(dtype=int64)`` (outside the graph: integers have no gradient)."""
-        return Tensor._from_op(self.data.astype(numpy.int64), None)
-
-    def argmax(self, axis=None, dim=None):
-        """Index of the maximum (no gradient)."""
-        axis = dim if dim is not None else axis
-        return Tensor._from_op(self.data.argmax(axis=axis), None)
+        return Tensor._from_op(self.array.astype(numpy.int64), None)
 
     def reshape(self, *shape):
         """The same data with a new shape (one dimension may be -1)."""
@@ -338,11 +481,13 @@ class Tensor:
     def tanh(self): return ops.tanh(self)
     def abs(self): return ops.abs(self)
 
-    def clip(self, lo=None, hi=None):
-        """Limit values to ``[lo, hi]``; the gradient is zero where clipping happened."""
-        return ops.clip(self, lo, hi)
+    def clamp(self, min=None, max=None):
+        """Limit values to ``[min, max]``; the gradient is zero where clipping happened."""
+        if min is None and max is None:
+            raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+        return ops.clip(self, min, max)
 
-    clamp = clip
+    clip = clamp
 
     exp.__doc__ = "Elementwise e**x."
     log.__doc__ = "Elementwise natural logarithm."
@@ -353,12 +498,29 @@ class Tensor:
     abs.__doc__ = "Elementwise absolute value."
 
 
+def _index_arrays(index):
+    """An index with its Tensors (masks, index lists) replaced by their arrays."""
+    if isinstance(index, Tensor):
+        return index.array
+    if isinstance(index, tuple):
+        return tuple(i.array if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def _scaled(other, alpha):
+    return (other.array if isinstance(other, Tensor) else other) * alpha
+
+
+def _dtype_name(dtype):
+    return numpy.dtype(dtype).name
+
+
 def _compare(a, b, name):
     if isinstance(b, Tensor):
-        b = b.data
+        b = b.array
     elif not isinstance(b, (numbers.Number, numpy.ndarray)) and backend.get_array_module(b) is numpy:
         return NotImplemented
-    return Tensor._from_op(getattr(backend.get_array_module(a.data), name)(a.data, b), None)
+    return Tensor._from_op(getattr(backend.get_array_module(a.array), name)(a.array, b), None)
 
 
 # The operators above call into distgrad.ops, which builds on Function and Tensor from this

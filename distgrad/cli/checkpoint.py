@@ -14,7 +14,9 @@ import zipfile
 
 import numpy
 
+from .. import backend
 from ..atomic import write_atomic
+from ..autograd import Tensor
 
 FORMAT = "distgrad-checkpoint-1"
 _NAME = re.compile(r"checkpoint-(\d{9})\.json$")
@@ -25,7 +27,10 @@ class CheckpointError(RuntimeError):
 
 
 def _split(obj, arrays, path):
-    """Replace every array in ``obj`` by a reference into ``arrays`` (JSON-compatible result)."""
+    """Replace every array in ``obj`` by a reference into ``arrays`` (JSON-compatible result);
+    Tensors (a model's state_dict) are stored as their host arrays."""
+    if isinstance(obj, Tensor):
+        obj = backend.to_numpy(obj.array)
     if isinstance(obj, numpy.ndarray):
         key = f"a{len(arrays)}"
         arrays[key] = obj

@@ -63,7 +63,7 @@ def evaluate(model, loader):
         for x, y in loader:
             logits = model(x)
             totals[0] += float(F.cross_entropy(logits, y, reduction="sum").item())
-            totals[1] += int((logits.data.argmax(axis=1) == y.data).sum())
+            totals[1] += int((logits.argmax(dim=1) == y).sum())
             totals[2] += len(y)
     model.train()
     dist.all_reduce(totals)
@@ -154,7 +154,7 @@ def run(args):
                     loss = F.cross_entropy(ddp(x[k * micro:(k + 1) * micro]),
                                            y[k * micro:(k + 1) * micro]) / args.accumulate
                     loss.backward()
-                loss_sum = loss_sum + loss.data  # stays on the device: no sync per step
+                loss_sum = loss_sum + loss.array  # stays on the device: no sync per step
             if args.grad_clip:
                 nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
             with timeline.span("optimizer") if timeline is not None else contextlib.nullcontext():
@@ -214,5 +214,5 @@ def _save(args, model, opt, sched, loader, step, epoch, rank, world_size):
 
 
 def _write_model(path, model):
-    state = model.state_dict()
+    state = {k: backend.to_numpy(t.array) for k, t in model.state_dict().items()}
     write_atomic(path, lambda f: numpy.savez(f, **state))

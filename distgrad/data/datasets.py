@@ -11,7 +11,7 @@ import numpy
 from distgrad.autograd import Tensor
 from distgrad.data.dataset import Dataset
 from distgrad.data.download import (DownloadError, Resource, check_payload,
-                                    download, download_guard)
+                                    download, download_lock)
 from distgrad.data.idx import IDXError, decompress, parse_idx
 from distgrad.data.transforms import (FASHION_MNIST_MEAN, FASHION_MNIST_STD, MNIST_MEAN,
                                       MNIST_STD, ToTensor, _batched)
@@ -40,8 +40,9 @@ class MNIST(Dataset):
     ``~/.cache/distgrad/mnist``; each file as ``<name>`` or ``<name>.gz``. If absent and
     ``download`` is true, the files are fetched from the first mirror that works into ``root``
     (or ``$DISTGRAD_DATA/mnist``, or the cache), checked against their published digests.
-    Under an initialised ``distgrad.distributed`` process group only local rank 0 of each node
-    downloads; the node's other ranks wait for it.
+    Processes that build it at once take turns on a file lock: one downloads, the others then
+    find its files. No collective is involved, so ranks may build it at different times, under
+    their own locks, or not at all.
 
     ``ds[i]`` is ``(image, label)``: what torchvision gives, with ``transform`` applied to a
     uint8 (28, 28) array where torchvision hands it a PIL image (so
@@ -178,32 +179,30 @@ class MNIST(Dataset):
 
     def _locate(self, resources, download_allowed):
         looked, failures = [], []
-        with download_guard() as may_download:
-            paths = self._search(resources, looked)
-            if paths is None and download_allowed and may_download:
-                target = self._download_dir()
-                try:
+        paths = self._search(resources, looked)
+        if paths is None and download_allowed:
+            target = self._download_dir()
+            try:
+                # Whoever holds the lock downloads; the next holder finds the files it wrote.
+                with download_lock(target, f"{type(self).__name__}(train={self.train})"):
                     paths = [p or download(res, self.mirrors, target)
                              for res, p in zip(resources, self._find_in(target, resources))]
-                except DownloadError as exc:
-                    failures = [f"{url}: {reason}" for url, reason in exc.failures]
-                except OSError as exc:
-                    failures = [f"cannot write to {target}: {exc}"]
+            except DownloadError as exc:
+                failures = [f"{url}: {reason}" for url, reason in exc.failures]
+            except OSError as exc:
+                failures = [f"cannot write to {target}: {exc}"]
         if paths is None:
             raise DatasetNotFoundError(self._not_found_message(resources, looked, failures,
-                                                               download_allowed, may_download))
+                                                               download_allowed))
         return paths
 
-    def _not_found_message(self, resources, looked, failures, download_allowed, may_download):
+    def _not_found_message(self, resources, looked, failures, download_allowed):
         cls, files = type(self).__name__, [r.filename + ".gz" for r in resources]
         lines = [f"{cls}(train={self.train}): cannot find {files[0]} and {files[1]} "
                  "(compressed or not).", "Looked in:"]
         lines += [f"  {entry}" for entry in looked]
         if not download_allowed:
             lines.append("Not downloaded: download=False.")
-        elif not may_download:
-            lines.append("Not downloaded here: local rank 0 of this node was to download them "
-                         "(see its error).")
         else:
             lines.append("Download failed:")
             lines += [f"  {failure}" for failure in failures]

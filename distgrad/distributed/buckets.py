@@ -57,13 +57,13 @@ class Bucket:
     """
 
     def __init__(self, index, params, names, tail=0):
-        first = params[0].data
+        first = params[0].array
         xp = get_array_module(first)
         self.index = index
         self.params = list(params)
         self.names = list(names)
         self.dtype = first.dtype
-        sizes = [int(p.data.size) for p in params]
+        sizes = [int(p.array.size) for p in params]
         self.offsets = [int(o) for o in numpy.cumsum([0] + sizes[:-1])]
         self.numel = int(sum(sizes))
         self.buffer = xp.zeros(self.numel + tail, dtype=self.dtype)

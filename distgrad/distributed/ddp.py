@@ -123,8 +123,8 @@ class DistributedDataParallel(Module):
             with self._watch("allgather_obj of parameter names/shapes at DDP construction"):
                 verify_same_model(comm, signature)
             with self._watch("Bcast of rank 0's parameters and buffers at DDP construction"):
-                broadcast_arrays(comm, [p.data for _, p in module.named_parameters()] +
-                                 [b.data for b in self._buffer_tensors])
+                broadcast_arrays(comm, [p.array for _, p in module.named_parameters()] +
+                                 [b.array for b in self._buffer_tensors])
         if timeline is not None:
             timeline.attach(comm)
         self.reducer = Reducer(named, comm, bucket_cap_mb=bucket_cap_mb,
@@ -146,7 +146,7 @@ class DistributedDataParallel(Module):
         """Run the wrapped module (after taking rank 0's buffers when ``broadcast_buffers``)."""
         if self.broadcast_buffers and self._buffer_tensors and self.process_group.size > 1:
             with self._watch(f"Bcast of buffers in forward before DDP step {self.reducer.step}"):
-                broadcast_arrays(self.process_group, [b.data for b in self._buffer_tensors])
+                broadcast_arrays(self.process_group, [b.array for b in self._buffer_tensors])
         if is_grad_enabled():
             if self._require_sync:
                 self.reducer.prepare_for_backward()

@@ -12,7 +12,7 @@ import time
 
 import numpy
 
-from ..autograd import queue_callback
+from ..autograd import Tensor, queue_callback
 from ..backend import device_of, to_numpy
 from .buckets import FIRST_BUCKET_BYTES, Bucket, compute_bucket_assignment
 from .comm_hooks import GradBucket
@@ -67,7 +67,7 @@ class Reducer:
         self.comm_hook, self.comm_hook_state = None, None
 
         assignment = compute_bucket_assignment(
-            [p.data.nbytes for p in self.params], [p.dtype for p in self.params],
+            [p.array.nbytes for p in self.params], [p.dtype for p in self.params],
             max(1, int(bucket_cap_mb * 2**20)), max(1, int(first_bucket_mb * 2**20)))
         n = len(self.params)
         self.buckets = []
@@ -81,10 +81,11 @@ class Reducer:
             self.buckets.append(bucket)
             for i, view in zip(indices, bucket.views):
                 self._slot[i] = (b, view)
-                if self.params[i].grad is not None:
-                    view[...] = self.params[i].grad
+                grad = self.params[i].grad
+                if grad is not None:
+                    view[...] = grad.array
                     if gradient_as_bucket_view:
-                        self.params[i].grad = view
+                        grad.array = view
         self._grad_buckets = [GradBucket(b, comm, b is self.buckets[-1]) for b in self.buckets]
         self._bucket_sizes = [len(b.params) for b in self.buckets]
         self._total_bytes = sum(b.nbytes for b in self.buckets)
@@ -162,11 +163,11 @@ class Reducer:
         self._used[index] = 1
         self._n_used += 1
         b, view = self._slot[index]
-        grad = param.grad
-        if grad is not view and not self._aside:
-            view[...] = grad
+        grad = param._grad
+        if grad.array is not view and not self._aside:
+            view[...] = grad.array
             if self.gradient_as_bucket_view:
-                param.grad = view
+                grad.array = view  # the same .grad Tensor, now a view of the bucket
         self._pending[b] -= 1
         if self._pending[b] == 0:
             self._mark_ready(b)
@@ -258,8 +259,8 @@ class Reducer:
             grad_was_none[i] = grad is None
             if grad is None:
                 view[...] = 0
-            elif grad is not view:
-                view[...] = grad
+            elif grad.array is not view:
+                view[...] = grad.array
             self._pending[b] -= 1
             if self._pending[b] == 0:
                 self._mark_ready(b)
@@ -319,12 +320,12 @@ class Reducer:
     def _point_grad(self, i):
         b, view = self._slot[i]
         param = self.params[i]
-        if self.gradient_as_bucket_view:
-            param.grad = view
-        elif param.grad is None:
-            param.grad = view.copy()
+        if param.grad is None:
+            param.grad = Tensor._from_op(view if self.gradient_as_bucket_view else view.copy(), None)
+        elif self.gradient_as_bucket_view:
+            param.grad.array = view
         else:
-            param.grad[...] = view
+            param.grad.array[...] = view
 
     def _unused_message(self, missing, counts):
         first = missing[0]

@@ -31,7 +31,7 @@ def _calculate_fan_in_and_fan_out(tensor):
 def _fill(tensor, sample):
     gen = backend.default_generator(tensor.device)
     with no_grad():
-        tensor.data[...] = sample(gen, tensor.shape).astype(tensor.dtype, copy=False)
+        tensor.array[...] = sample(gen, tensor.shape).astype(tensor.dtype, copy=False)
     return tensor
 
 
@@ -48,19 +48,19 @@ def normal_(tensor, mean=0.0, std=1.0):
 
 def zeros_(tensor):
     """Fill with zeros."""
-    tensor.data[...] = 0
+    tensor.array[...] = 0
     return tensor
 
 
 def ones_(tensor):
     """Fill with ones."""
-    tensor.data[...] = 1
+    tensor.array[...] = 1
     return tensor
 
 
 def constant_(tensor, val):
     """Fill with ``val``."""
-    tensor.data[...] = val
+    tensor.array[...] = val
     return tensor
 
 

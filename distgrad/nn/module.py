@@ -22,7 +22,7 @@ class StateDictError(ValueError, RuntimeError):
 def _host(value):
     """A NumPy array from a NumPy/CuPy array, a distgrad Tensor or a torch tensor."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
         value = value.detach().cpu().numpy()
     return backend.to_numpy(value)
@@ -191,7 +191,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad[...] = 0
+                p.grad.zero_()
 
     def apply(self, fn):
         """Call ``fn(module)`` on every child (depth first) then on this module."""
@@ -232,12 +232,12 @@ class Module:
         state only is cast; ``model.to(distgrad.float64)`` works too."""
         device, dtype = backend.device_and_dtype(device, dtype)
         for t in list(self.parameters()) + list(self.buffers()):
-            data = t.data if device is None else backend.to_device(t.data, device)
+            data = t.array if device is None else backend.to_device(t.array, device)
             if dtype is not None and data.dtype.kind == "f":
                 data = data.astype(dtype)
-            t.data = data
+            t.array = data
             if t.grad is not None:
-                t.grad = backend.to_device(t.grad, backend.device_of(data)).astype(data.dtype)
+                t.grad.array = backend.to_device(t.grad.array, backend.device_of(data)).astype(data.dtype)
         return self
 
     def cpu(self):
@@ -260,10 +260,18 @@ class Module:
                 if b is not None and name not in module._non_persistent:
                     yield (f"{prefix}.{name}" if prefix else name), b
 
-    def state_dict(self):
-        """An ordered dict of NumPy copies of every parameter and persistent buffer, with
-        PyTorch's keys (``"0.weight"``, ``"fc.bias"``, ``"bn.running_mean"``, ...)."""
-        return OrderedDict((k, backend.to_numpy(t.data).copy()) for k, t in self._state_items())
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """An ordered dict of every parameter and persistent buffer under PyTorch's keys
+        (``"0.weight"``, ``"fc.bias"``, ``"bn.running_mean"``, ...).
+
+        As in PyTorch the values are detached Tensors sharing memory with the module (the
+        parameters themselves with ``keep_vars=True``): copy them (``copy.deepcopy``,
+        ``t.clone()``) to keep a snapshot while training goes on.
+        """
+        out = OrderedDict() if destination is None else destination
+        for key, t in self._state_items():
+            out[prefix + key] = t if keep_vars else t.detach()
+        return out
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values from ``state_dict`` into the parameters and buffers, in place.
@@ -303,8 +311,8 @@ class Module:
         for key, value in values.items():
             target = own[key]
             # In place, so views of parameters held elsewhere (buckets, optimisers) stay valid.
-            target.data[...] = backend.to_device(value.astype(target.dtype, copy=False),
-                                                 backend.device_of(target.data))
+            target.array[...] = backend.to_device(value.astype(target.dtype, copy=False),
+                                                  backend.device_of(target.array))
         return IncompatibleKeys(missing, unexpected)
 
     # --- printing -------------------------------------------------------------------------

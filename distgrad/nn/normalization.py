@@ -36,7 +36,7 @@ class _BatchNorm(Module):
             raise ValueError(f"{type(self).__name__}(num_features={self.num_features}) got input of "
                              f"shape {tuple(x.shape)}; expected {self._expected}")
         if self.training and self.num_batches_tracked is not None:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked.array += 1
         shape = x.shape
         if x.ndim == 3:  # (N, C, L) normalises like (N, C, L, 1)
             x = x.reshape(shape + (1,))

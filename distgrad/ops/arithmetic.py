@@ -1,10 +1,10 @@
 """Binary arithmetic with NumPy broadcasting: add, sub, mul, div, pow, and neg."""
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..backend import get_array_module
 from .broadcast import shape_of, unbroadcast
 
 
-class Add(Function):
+class Add(ArrayFunction):
     def forward(self, x, y):
         self.shapes = shape_of(x), shape_of(y)
         return x + y
@@ -15,7 +15,7 @@ class Add(Function):
                 unbroadcast(gy, sy) if self.needs_input_grad[1] else None)
 
 
-class Sub(Function):
+class Sub(ArrayFunction):
     def forward(self, x, y):
         self.shapes = shape_of(x), shape_of(y)
         return x - y
@@ -26,7 +26,7 @@ class Sub(Function):
                 unbroadcast(-gy, sy) if self.needs_input_grad[1] else None)
 
 
-class Mul(Function):
+class Mul(ArrayFunction):
     def forward(self, x, y):
         self.save_for_backward(x, y)
         return x * y
@@ -37,7 +37,7 @@ class Mul(Function):
                 unbroadcast(gy * x, shape_of(y)) if self.needs_input_grad[1] else None)
 
 
-class Div(Function):
+class Div(ArrayFunction):
     def forward(self, x, y):
         self.save_for_backward(x, y)
         return x / y
@@ -49,7 +49,7 @@ class Div(Function):
                 unbroadcast(-gx * x / y, shape_of(y)) if self.needs_input_grad[1] else None)
 
 
-class Pow(Function):
+class Pow(ArrayFunction):
     def forward(self, x, y):
         out = x ** y
         self.save_for_backward(x, y, out)
@@ -65,7 +65,7 @@ class Pow(Function):
         return gx, gex
 
 
-class Neg(Function):
+class Neg(ArrayFunction):
     def forward(self, x):
         return -x
 

@@ -6,12 +6,12 @@ that memory order, as every conv, pool and elementwise output here does), the GE
 and the result is returned as an NCHW-shaped *view* of that memory — so a chain of conv →
 relu → pool never transposes the activations.
 """
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..backend import get_array_module
 from .im2col import Recycled, channels_last, col2im, im2col, output_size, pair, recycle, scratch
 
 
-class Conv2d(Function):
+class Conv2d(ArrayFunction):
     def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
         if x.ndim != 4:
             raise ValueError(f"conv2d expects input of shape (N, C, H, W), got shape {x.shape}")

@@ -7,11 +7,11 @@ float64 — dropout sits on the MLP's hot path).
 import numbers
 
 from .. import fused
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..backend import default_generator, device_of, get_array_module
 
 
-class Dropout(Function):
+class Dropout(ArrayFunction):
     def forward(self, x, p):
         xp = get_array_module(x)
         if p == 1:

@@ -1,10 +1,10 @@
 """Unary elementwise functions: exp, log, sqrt, abs, clip, relu, sigmoid, tanh."""
 from .. import fused
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..backend import get_array_module
 
 
-class Exp(Function):
+class Exp(ArrayFunction):
     def forward(self, x):
         y = get_array_module(x).exp(x)
         self.save_for_backward(y)
@@ -15,7 +15,7 @@ class Exp(Function):
         return gy * y
 
 
-class Log(Function):
+class Log(ArrayFunction):
     def forward(self, x):
         self.save_for_backward(x)
         return get_array_module(x).log(x)
@@ -25,7 +25,7 @@ class Log(Function):
         return gy / x
 
 
-class Sqrt(Function):
+class Sqrt(ArrayFunction):
     def forward(self, x):
         y = get_array_module(x).sqrt(x)
         self.save_for_backward(y)
@@ -36,7 +36,7 @@ class Sqrt(Function):
         return gy / (2 * y)
 
 
-class Abs(Function):
+class Abs(ArrayFunction):
     def forward(self, x):
         self.save_for_backward(x)
         return get_array_module(x).abs(x)
@@ -46,7 +46,7 @@ class Abs(Function):
         return gy * get_array_module(x).sign(x)
 
 
-class Clip(Function):
+class Clip(ArrayFunction):
     def forward(self, x, lo=None, hi=None):
         # The gradient passes where the value was not clipped (PyTorch's clamp convention:
         # boundary values keep their gradient).
@@ -62,7 +62,7 @@ class Clip(Function):
         return gy * self.mask
 
 
-class ReLU(Function):
+class ReLU(ArrayFunction):
     def forward(self, x):
         y = get_array_module(x).maximum(x, 0)
         self.save_for_backward(y)
@@ -73,7 +73,7 @@ class ReLU(Function):
         return fused.relu_backward(gy, y)
 
 
-class Sigmoid(Function):
+class Sigmoid(ArrayFunction):
     def forward(self, x):
         # tanh form: no overflow warning for large |x|, unlike 1 / (1 + exp(-x)).
         xp = get_array_module(x)
@@ -88,7 +88,7 @@ class Sigmoid(Function):
         return gy * y * (1 - y)
 
 
-class Tanh(Function):
+class Tanh(ArrayFunction):
     def forward(self, x):
         y = get_array_module(x).tanh(x)
         self.save_for_backward(y)

@@ -1,10 +1,10 @@
 """Matrix products: ``matmul`` (NumPy semantics, batched and broadcast) and the fused ``linear``."""
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..backend import get_array_module
 from .broadcast import unbroadcast
 
 
-class MatMul(Function):
+class MatMul(ArrayFunction):
     def forward(self, x, y):
         kx = x.shape[-1]
         ky = y.shape[-2] if y.ndim > 1 else y.shape[0]
@@ -36,7 +36,7 @@ class MatMul(Function):
         return gx, gw
 
 
-class Linear(Function):
+class Linear(ArrayFunction):
     """``x @ w.T + b`` in one node: one GEMM forward, at most two backward."""
 
     def forward(self, x, w, b=None):

@@ -5,7 +5,7 @@ backward is ``softmax - onehot``, which is both cheaper and stabler than chainin
 """
 import numpy
 
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .softmax import shifted_log_sum_exp
@@ -23,7 +23,7 @@ def _class_targets(name, input, target):
     if len(input.shape) != 2:
         raise ValueError(f"{name} expects input of shape (N, C), got shape {tuple(input.shape)}")
     xp = get_array_module(input)
-    target = xp.asarray(target.data if isinstance(target, Tensor) else target)
+    target = xp.asarray(target.array if isinstance(target, Tensor) else target)
     n, c = input.shape
     if target.dtype.kind not in "iu":
         raise TypeError(f"{name} expects integer class indices as target, got dtype "
@@ -66,7 +66,7 @@ def _scale(gy, n, reduction):
     return gy / n if reduction == "mean" else gy
 
 
-class CrossEntropy(Function):
+class CrossEntropy(ArrayFunction):
     def forward(self, logits, target, reduction):
         xp = get_array_module(logits)
         z, lse = shifted_log_sum_exp(logits, 1)
@@ -87,7 +87,7 @@ class CrossEntropy(Function):
         return g
 
 
-class NLLLoss(Function):
+class NLLLoss(ArrayFunction):
     def forward(self, log_probs, target, reduction):
         xp = get_array_module(log_probs)
         self.shape, self.dtype = log_probs.shape, log_probs.dtype
@@ -103,7 +103,7 @@ class NLLLoss(Function):
         return g
 
 
-class MSELoss(Function):
+class MSELoss(ArrayFunction):
     def forward(self, input, target, reduction):
         diff = input - target
         self.save_for_backward(diff)

@@ -4,12 +4,12 @@ One fused node with the closed-form backward. In training the batch statistics n
 (biased variance) and the running statistics move toward them in place with PyTorch's rule —
 whose running variance is the *unbiased* one.
 """
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 
 
-class BatchNorm(Function):
+class BatchNorm(ArrayFunction):
     def forward(self, x, weight, bias, running_mean, running_var, training, momentum, eps):
         xp = get_array_module(x)
         axes = (0,) + tuple(range(2, x.ndim))
@@ -64,7 +64,7 @@ class BatchNorm(Function):
 
 
 def _data(t):
-    return t.data if isinstance(t, Tensor) else t
+    return t.array if isinstance(t, Tensor) else t
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,

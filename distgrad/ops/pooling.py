@@ -6,7 +6,7 @@ whole batch: measured on the CNN's 2×2 pools, elementwise ``maximum`` over the 
 about nine times faster than a reshape + ``max(axis=(2, 4))`` reduction. Max pooling keeps
 each window's argmax offset (one byte per output) for its backward.
 """
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..backend import get_array_module
 from .im2col import channels_last, output_size, pair
 
@@ -58,7 +58,7 @@ def _unpad(dxh, shape, padding):
     return dxh[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)
 
 
-class MaxPool2d(Function):
+class MaxPool2d(ArrayFunction):
     def forward(self, x, kernel, stride, padding, out):
         xp = get_array_module(x)
         low = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
@@ -103,7 +103,7 @@ class MaxPool2d(Function):
         return _unpad(dxh, shape, padding)
 
 
-class AvgPool2d(Function):
+class AvgPool2d(ArrayFunction):
     def forward(self, x, kernel, stride, padding, out):
         xp = get_array_module(x)
         xh = _pad(channels_last(x), padding, 0)
@@ -127,7 +127,7 @@ class AvgPool2d(Function):
         return _unpad(dxh, shape, padding)
 
 
-class AdaptiveAvgPool2dGlobal(Function):
+class AdaptiveAvgPool2dGlobal(ArrayFunction):
     def forward(self, x):
         self.shape = x.shape
         return x.mean(axis=(2, 3), keepdims=True)

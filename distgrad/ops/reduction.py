@@ -1,8 +1,11 @@
-"""Reductions: sum, mean and max over an axis (or all axes), with keepdims."""
+"""Reductions: sum, mean, max and min over an axis (or all axes), with keepdims; argmax and
+argmin; max/min along one dimension as PyTorch's ``(values, indices)`` pair."""
 import builtins
 
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
+from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from . import return_types
 
 
 def _axes(axis, ndim):
@@ -23,7 +26,7 @@ def _expand(gy, shape, axes, keepdims):
     return xp.broadcast_to(gy, shape)
 
 
-class Sum(Function):
+class Sum(ArrayFunction):
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim), keepdims
         return get_array_module(x).asarray(x.sum(axis=self.axes, keepdims=keepdims))
@@ -32,7 +35,7 @@ class Sum(Function):
         return _expand(gy, self.shape, self.axes, self.keepdims)
 
 
-class Mean(Function):
+class Mean(ArrayFunction):
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim), keepdims
         self.count = 1
@@ -44,7 +47,7 @@ class Mean(Function):
         return _expand(gy / self.count, self.shape, self.axes, self.keepdims)
 
 
-class Max(Function):
+class Max(ArrayFunction):
     _pick = "max"
 
     def forward(self, x, axis=None, keepdims=False):
@@ -91,3 +94,33 @@ def max(x, axis=None, keepdims=False):
 def min(x, axis=None, keepdims=False):
     """Minimum over ``axis``."""
     return Min.apply(x, axis=axis, keepdims=keepdims)
+
+
+def _index_of(pick, x, dim, keepdim):
+    """Indices of the first maximum/minimum along ``dim`` (all elements when None), int64."""
+    array = x.array if isinstance(x, Tensor) else x
+    if dim is not None:
+        _axes(dim, array.ndim)  # the same range check and message as the reductions
+    found = getattr(get_array_module(array), pick)(array, axis=dim, keepdims=bool(keepdim))
+    return Tensor._from_op(get_array_module(array).asarray(found, dtype="int64"), None)
+
+
+def argmax(x, dim=None, keepdim=False):
+    """Index of the (first) maximum along ``dim``, or into the flattened tensor when None."""
+    return _index_of("argmax", x, dim, keepdim)
+
+
+def argmin(x, dim=None, keepdim=False):
+    """Index of the (first) minimum along ``dim``, or into the flattened tensor when None."""
+    return _index_of("argmin", x, dim, keepdim)
+
+
+def max_dim(x, dim, keepdim=False):
+    """``(values, indices)`` of the maximum along ``dim``, as PyTorch's ``max(dim)``; the
+    gradient flows to the element ``indices`` names."""
+    return return_types.max(Max.apply(x, axis=dim, keepdims=keepdim), argmax(x, dim, keepdim))
+
+
+def min_dim(x, dim, keepdim=False):
+    """``(values, indices)`` of the minimum along ``dim``, as PyTorch's ``min(dim)``."""
+    return return_types.min(Min.apply(x, axis=dim, keepdims=keepdim), argmin(x, dim, keepdim))

@@ -2,12 +2,12 @@
 import itertools
 import numbers
 
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, index_add, to_device, device_of
 
 
-class Reshape(Function):
+class Reshape(ArrayFunction):
     def forward(self, x, shape):
         self.shape = x.shape
         try:
@@ -20,7 +20,7 @@ class Reshape(Function):
         return gy.reshape(self.shape)
 
 
-class Permute(Function):
+class Permute(ArrayFunction):
     def forward(self, x, axes):
         if sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
             raise ValueError(f"permute got axes {tuple(axes)} for a tensor of shape {x.shape}: "
@@ -35,7 +35,7 @@ class Permute(Function):
         return gy.transpose(inverse)
 
 
-class GetItem(Function):
+class GetItem(ArrayFunction):
     def forward(self, x, index):
         self.shape, self.dtype, self.index = x.shape, x.dtype, index
         return x[index]
@@ -54,7 +54,7 @@ def _is_basic(index):
     return all(isinstance(i, (numbers.Integral, slice)) or i is None or i is Ellipsis for i in items)
 
 
-class Cat(Function):
+class Cat(ArrayFunction):
     def forward(self, *arrays, axis=0):
         xp = get_array_module(arrays[0])
         shapes = [a.shape for a in arrays]
@@ -74,7 +74,7 @@ class Cat(Function):
         return tuple(xp.split(gy, self.bounds, axis=self.axis))
 
 
-class Stack(Function):
+class Stack(ArrayFunction):
     def forward(self, *arrays, axis=0):
         shapes = {a.shape for a in arrays}
         if len(shapes) != 1:
@@ -87,7 +87,7 @@ class Stack(Function):
         return tuple(xp.moveaxis(gy, self.axis, 0))
 
 
-class To(Function):
+class To(ArrayFunction):
     def forward(self, x, device=None, dtype=None):
         self.device, self.dtype = device_of(x), x.dtype
         if device is not None:
@@ -98,6 +98,19 @@ class To(Function):
 
     def backward(self, gy):
         return to_device(gy, self.device).astype(self.dtype, copy=False)
+
+
+class Clone(ArrayFunction):
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
+def clone(x):
+    """A copy of ``x`` with its own memory; the gradient passes through unchanged."""
+    return Clone.apply(x)
 
 
 def reshape(x, shape):
@@ -152,9 +165,9 @@ def squeeze(x, dim=None):
 def getitem(x, index):
     """``x[index]``: basic or advanced indexing, differentiable."""
     if isinstance(index, Tensor):
-        index = index.data
+        index = index.array
     elif isinstance(index, tuple):
-        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        index = tuple(i.array if isinstance(i, Tensor) else i for i in index)
     return GetItem.apply(x, index=index)
 
 

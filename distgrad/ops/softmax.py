@@ -3,7 +3,7 @@
 Both subtract the maximum along ``dim`` before exponentiating, so logits of ±1e4 give finite,
 exact results instead of inf/nan.
 """
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..backend import get_array_module
 
 
@@ -23,7 +23,7 @@ def shifted_log_sum_exp(x, dim):
     return z, xp.log(xp.exp(z).sum(axis=dim, keepdims=True))
 
 
-class Softmax(Function):
+class Softmax(ArrayFunction):
     def forward(self, x, dim):
         xp = get_array_module(x)
         y = x - x.max(axis=dim, keepdims=True)
@@ -40,7 +40,7 @@ class Softmax(Function):
         return gx
 
 
-class LogSoftmax(Function):
+class LogSoftmax(ArrayFunction):
     def forward(self, x, dim):
         z, lse = shifted_log_sum_exp(x, dim)
         z -= lse

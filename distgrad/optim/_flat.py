@@ -55,7 +55,7 @@ class FlatState:
 
     def __init__(self, params, state, kinds):
         self.params = params
-        self.datas = [p.data for p in params]
+        self.datas = [p.array for p in params]
         self.xp = backend.get_array_module(params[0])
         self.shapes = [a.shape for a in self.datas]
         self.bounds = []
@@ -91,7 +91,7 @@ class FlatState:
         """True while the parameters' arrays and the state views are the ones laid out here
         (a load_state_dict, a user's assignment or a ``.to()`` replaces them)."""
         for i, p in enumerate(self.params):
-            if p.data is not self.datas[i]:
+            if p.array is not self.datas[i]:
                 return False
             entry = state.get(p, _NO_STATE)
             for kind, views in self.views.items():
@@ -114,11 +114,23 @@ class FlatState:
         """Each parameter's 1-D slice of ``flat``."""
         return [flat[lo:hi] for lo, hi in self.bounds]
 
+    def runs(self, keys):
+        """``(key, slice)`` for each run of consecutive parameters whose ``keys`` (one per
+        parameter, e.g. its step count) are equal: one run over everything in the usual case,
+        so per-parameter scalars cost a pass per distinct value, not per parameter."""
+        runs = []
+        for key, (lo, hi) in zip(keys, self.bounds):
+            if runs and runs[-1][0] == key:
+                runs[-1] = (key, slice(runs[-1][1].start, hi))
+            else:
+                runs.append((key, slice(lo, hi)))
+        return runs
+
     def gather_grads(self, out):
         """Copy every parameter's gradient into the flat array ``out`` and return it."""
         grads = []
         for p, shape in zip(self.params, self.shapes):
-            g = p.grad
+            g = p.grad.array
             if g.shape != shape:
                 raise RuntimeError(f"parameter of shape {shape} has a gradient of shape {g.shape}; "
                                    "a gradient must have its parameter's shape")
@@ -141,7 +153,7 @@ class FlatState:
             self.xp.multiply(a, factor, out=a)
 
     def add_to_params(self, update):
-        """``p += update[p's slice]`` for every parameter, in place (never rebinding ``p.data``:
+        """``p += update[p's slice]`` for every parameter, in place (never rebinding ``p.array``:
         other components hold views of it)."""
         if self.param_flat is not None:
             self.xp.add(self.param_flat, update, out=self.param_flat)
@@ -158,7 +170,7 @@ class FlatGroup:
         self.params, self.kinds = params, kinds
         by_kind = {}
         for p in params:
-            by_kind.setdefault((p.device, p.data.dtype), []).append(p)
+            by_kind.setdefault((p.device, p.array.dtype), []).append(p)
         self.parts = [FlatState(ps, state, kinds) for ps in by_kind.values()]
 
     def matches(self, params, state, kinds):

@@ -48,23 +48,11 @@ class Adam(Optimizer):
     def _update(self, group, flat):
         xp = flat.xp
         lr, eps = float(group["lr"]), float(group["eps"])
-        weight_decay = float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
-        g, tmp, denom = flat.scratch(0), flat.scratch(1), flat.scratch(2)
-        flat.gather_grads(g)
-        if group["maximize"]:
-            xp.negative(g, out=g)
-        if weight_decay != 0:
-            if self._decoupled:
-                flat.scale_params(1 - lr * weight_decay)
-            else:
-                xp.add(g, xp.multiply(flat.param_values(tmp), weight_decay, out=tmp), out=g)
+        g = self._gradient(group, flat, decoupled=self._decoupled)
+        tmp, denom = flat.scratch(1), flat.scratch(2)
         exp_avg, exp_avg_sq = flat.buffers["exp_avg"], flat.buffers["exp_avg_sq"]
-        steps = []
-        for p in flat.params:
-            entry = self.state[p]
-            entry["step"] = step = entry.get("step", 0) + 1
-            steps.append(step)
+        steps = self._next_steps(flat)
         if steps.count(steps[0]) == len(steps) and xp is not numpy and not group["amsgrad"]:
             # On a GPU the moments, the bias correction and the update are one kernel (one
             # pass instead of ~11); the parameters take it in place when they are one array.

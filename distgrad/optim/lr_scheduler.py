@@ -1,78 +1,20 @@
 """Learning-rate schedules with PyTorch's names, step semantics and values: ``StepLR``,
-``CosineAnnealingLR``, ``LinearLR`` (and ``LinearWarmup``), ``SequentialLR`` to chain them."""
+``MultiStepLR``, ``ExponentialLR``, ``LambdaLR``, ``CosineAnnealingLR``, ``LinearLR`` (and
+``LinearWarmup``), ``SequentialLR`` to chain them; ``OneCycleLR`` and
+``CosineAnnealingWarmRestarts`` (from ``_cyclic``) and ``ReduceLROnPlateau`` (from ``_plateau``).
+"""
 import math
+import types
 from bisect import bisect_right
+from collections import Counter
 
-from .optimizer import Optimizer
+from ._cyclic import CosineAnnealingWarmRestarts, OneCycleLR
+from ._plateau import ReduceLROnPlateau
+from ._scheduler import LRScheduler
 
-
-class LRScheduler:
-    """Base class: sets each param group's ``lr`` from ``get_lr()`` at every ``step()``.
-
-    Constructing a scheduler records ``initial_lr`` in each param group and takes the first step
-    (``last_epoch`` becomes 0). Call ``scheduler.step()`` after ``optimizer.step()``. Subclasses
-    give ``get_lr()`` (the next rates, usually from the current ones, as PyTorch does) and
-    ``_get_closed_form_lr()`` (the rates at ``last_epoch`` from ``base_lrs``).
-
-    Args:
-        optimizer: the optimiser whose learning rates are scheduled.
-        last_epoch: index of the last step taken; -1 starts a new schedule.
-    """
-
-    def __init__(self, optimizer, last_epoch=-1):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
-        self.optimizer = optimizer
-        for i, group in enumerate(optimizer.param_groups):
-            if last_epoch == -1:
-                group.setdefault("initial_lr", group["lr"])
-            elif "initial_lr" not in group:
-                raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when "
-                               f"resuming a scheduler with last_epoch={last_epoch}: load the "
-                               "optimizer's state_dict first, or start with last_epoch=-1")
-        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
-        self.last_epoch = last_epoch
-        self._is_initial = False
-        self._initial_step()
-
-    def _initial_step(self):
-        self._step_count = 0
-        self._is_initial = True
-        try:
-            self.step()
-        finally:
-            self._is_initial = False
-
-    def step(self):
-        """Advance the schedule by one step and write the new rates into the param groups."""
-        self._step_count += 1
-        self._update_lr()
-
-    def _update_lr(self, epoch=None):
-        if epoch is None:
-            self.last_epoch += 1
-            values = self.get_lr()
-        else:
-            self.last_epoch = epoch
-            values = self._get_closed_form_lr()
-        for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
-    def get_last_lr(self):
-        """The learning rates the last ``step()`` set, one per param group."""
-        return list(self._last_lr)
-
-    def state_dict(self):
-        """Everything but the optimiser, as PyTorch saves it."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict):
-        """Restore what ``state_dict`` returned."""
-        self.__dict__.update(state_dict)
-
-    def _current(self):
-        return [group["lr"] for group in self.optimizer.param_groups]
+__all__ = ["CosineAnnealingLR", "CosineAnnealingWarmRestarts", "ExponentialLR", "LRScheduler",
+           "LambdaLR", "LinearLR", "LinearWarmup", "MultiStepLR", "OneCycleLR",
+           "ReduceLROnPlateau", "SequentialLR", "StepLR"]
 
 
 class StepLR(LRScheduler):
@@ -94,6 +36,95 @@ class StepLR(LRScheduler):
 
     def _get_closed_form_lr(self):
         return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the learning rate by ``gamma`` at each step listed in ``milestones`` (a step
+    listed twice multiplies by ``gamma**2``).
+
+    >>> sched = MultiStepLR(opt, milestones=[30, 80], gamma=0.1)
+    """
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        self.milestones = Counter(milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        """The current rates, times ``gamma`` per milestone at this step."""
+        if self.last_epoch not in self.milestones:
+            return self._current()
+        return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        passed = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
+        return [base * self.gamma ** passed for base in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply the learning rate by ``gamma`` every step.
+
+    >>> sched = ExponentialLR(opt, gamma=0.95)
+    """
+
+    def __init__(self, optimizer, gamma, last_epoch=-1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        """The current rates times ``gamma`` (unchanged at construction)."""
+        if self._is_initial:
+            return self._current()
+        return [lr * self.gamma for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+
+
+class LambdaLR(LRScheduler):
+    """Set each group's rate to its initial rate times ``lr_lambda(step)``.
+
+    Args:
+        optimizer: the optimiser whose learning rates are scheduled.
+        lr_lambda: a function of the step count, or a list of them, one per param group.
+        last_epoch: index of the last step taken; -1 starts a new schedule.
+
+    ``state_dict()`` leaves the functions out (they may not be picklable); for callable objects
+    that are not plain functions it keeps their ``__dict__``, as PyTorch does.
+
+    >>> sched = LambdaLR(opt, lr_lambda=lambda step: 0.95 ** step)
+    """
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        groups = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != groups:
+                raise ValueError(f"Expected {groups} lr_lambdas (one per param group), but got "
+                                 f"{len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * groups
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        """Each initial rate times its function of ``last_epoch``."""
+        return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
+
+    def state_dict(self):
+        """The state without the functions: ``lr_lambdas`` holds None for each plain function
+        and a copy of ``__dict__`` for each other callable."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
+                               for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict):
+        """Restore what ``state_dict`` returned; the functions stay those given at construction
+        (callable objects get their saved ``__dict__`` back)."""
+        self.__dict__.update({k: v for k, v in state_dict.items() if k != "lr_lambdas"})
+        for fn, saved in zip(self.lr_lambdas, state_dict["lr_lambdas"]):
+            if saved is not None:
+                fn.__dict__.update(saved)
 
 
 class CosineAnnealingLR(LRScheduler):

@@ -21,16 +21,14 @@ def _check_options(**checks):
     Each keyword names an option (``lr``, ``momentum`` ...) and gives its value; the option's
     name chooses the rule and the message (``Invalid learning rate: -1``).
     """
-    labels = {"lr": "learning rate", "eps": "epsilon value", "momentum": "momentum value",
-              "weight_decay": "weight_decay value", "alpha": "alpha value",
-              "dampening": "dampening value"}
+    labels = {"lr": "learning rate", "eps": "epsilon value"}
     for name, value in checks.items():
         if name == "betas":
             for i, beta in enumerate(value):
                 if not 0.0 <= beta < 1.0:
                     raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
-        elif not 0.0 <= value:
-            raise ValueError(f"Invalid {labels[name]}: {value}")
+        elif not 0.0 <= value or (name == "rho" and value > 1.0):
+            raise ValueError(f"Invalid {labels.get(name, name + ' value')}: {value}")
 
 
 class Optimizer:
@@ -113,7 +111,7 @@ class Optimizer:
                     if set_to_none:
                         p.grad = None
                     else:
-                        p.grad.fill(0)
+                        p.grad.array.fill(0)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient, in place; parameters without ``.grad``
@@ -134,6 +132,31 @@ class Optimizer:
                 for flat in self._flat_states(i, group):
                     self._update(group, flat)
         return loss
+
+    def _gradient(self, group, flat, decoupled=False):
+        """The group's gradients as one flat array (scratch 0), negated with ``maximize``, with
+        ``weight_decay * p`` added, or with the parameters shrunk by ``1 - lr * weight_decay``
+        instead when ``decoupled``. Uses scratch 1 as a temporary."""
+        xp, tmp = flat.xp, flat.scratch(1)
+        g = flat.gather_grads(flat.scratch(0))
+        if group["maximize"]:
+            xp.negative(g, out=g)
+        weight_decay = float(group["weight_decay"])
+        if weight_decay != 0 and decoupled:
+            flat.scale_params(1 - float(group["lr"]) * weight_decay)
+        elif weight_decay != 0:
+            xp.add(g, xp.multiply(flat.param_values(tmp), weight_decay, out=tmp), out=g)
+        return g
+
+    def _next_steps(self, flat):
+        """Count one more step in ``state[p]["step"]`` of each parameter of ``flat``; returns
+        the new counts, in order."""
+        steps = []
+        for p in flat.params:
+            entry = self.state[p]
+            entry["step"] = entry.get("step", 0) + 1
+            steps.append(entry["step"])
+        return steps
 
     def _flat_states(self, index, group):
         params = [p for p in group["params"] if p.grad is not None]
@@ -197,7 +220,7 @@ class Optimizer:
                         raise ValueError(f"state {name!r} of parameter {key} has shape "
                                          f"{tuple(value.shape)} but the parameter has shape "
                                          f"{p.shape}")
-                    value = backend.to_device(value, p.device).astype(p.data.dtype, copy=True)
+                    value = backend.to_device(value, p.device).astype(p.array.dtype, copy=True)
                 else:
                     value = copy.deepcopy(value)
                 state[p][name] = value

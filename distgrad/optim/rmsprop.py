@@ -42,16 +42,10 @@ class RMSprop(Optimizer):
     def _update(self, group, flat):
         xp = flat.xp
         lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
-        weight_decay, momentum = float(group["weight_decay"]), float(group["momentum"])
-        g, tmp, avg = flat.scratch(0), flat.scratch(1), flat.scratch(2)
-        flat.gather_grads(g)
-        if group["maximize"]:
-            xp.negative(g, out=g)
-        if weight_decay != 0:
-            xp.add(g, xp.multiply(flat.param_values(tmp), weight_decay, out=tmp), out=g)
-        for p in flat.params:
-            entry = self.state[p]
-            entry["step"] = entry.get("step", 0) + 1
+        momentum = float(group["momentum"])
+        g = self._gradient(group, flat)
+        tmp, avg = flat.scratch(1), flat.scratch(2)
+        self._next_steps(flat)
         square_avg = flat.buffers["square_avg"]
         # square_avg.mul_(alpha).addcmul_(g, g, value=1 - alpha)
         xp.multiply(xp.multiply(g, 1 - alpha, out=tmp), g, out=tmp)

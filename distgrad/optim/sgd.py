@@ -42,13 +42,8 @@ class SGD(Optimizer):
     def _update(self, group, flat):
         xp = flat.xp
         lr, momentum = float(group["lr"]), float(group["momentum"])
-        dampening = float(group["dampening"])
-        weight_decay, tmp = float(group["weight_decay"]), flat.scratch(1)
-        g = flat.gather_grads(flat.scratch(0))
-        if group["maximize"]:
-            xp.negative(g, out=g)
-        if weight_decay != 0:
-            xp.add(g, xp.multiply(flat.param_values(tmp), weight_decay, out=tmp), out=g)
+        dampening, tmp = float(group["dampening"]), flat.scratch(1)
+        g = self._gradient(group, flat)
         if momentum != 0:
             buf = flat.buffers["momentum_buffer"]
             fresh = flat.take_fresh()

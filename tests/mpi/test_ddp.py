@@ -45,7 +45,7 @@ def optimizer(name, params):
 
 def assert_same_parameters(a, b, rtol=1e-5, atol=1e-6):
     for (name, p), q in zip(a.named_parameters(), b.parameters()):
-        numpy.testing.assert_allclose(p.data, q.data, rtol=rtol, atol=atol, err_msg=name)
+        numpy.testing.assert_allclose(p.array, q.array, rtol=rtol, atol=atol, err_msg=name)
 
 
 @pytest.mark.mpi
@@ -150,8 +150,8 @@ class CountingBuffer(nn.Module):
         self.register_buffer("count", numpy.full(3, float(start), numpy.float32))
 
     def forward(self, x, bump):
-        self.seen = self.count.data.copy()
-        self.count.data += bump
+        self.seen = self.count.array.copy()
+        self.count.array += bump
         return self.fc(x)
 
 
@@ -179,7 +179,7 @@ def test_batchnorm_statistics_agree_after_a_forward(world):
     ddp.eval()
     with distgrad.no_grad():
         ddp(distgrad.tensor(numpy.zeros((1, 6), numpy.float32)))
-    stats = dist.all_gather_object([b.data.copy() for b in ddp.buffers()])
+    stats = dist.all_gather_object([b.array.copy() for b in ddp.buffers()])
     for other in stats:
         for a, b in zip(other, stats[0]):
             numpy.testing.assert_array_equal(a, b)
@@ -195,7 +195,7 @@ def test_every_rank_ends_with_identical_parameters(world):
         opt.zero_grad()
         mse(ddp(distgrad.tensor(shard(x, world))), shard(y, world)).backward()
         opt.step()
-    everyone = dist.all_gather_object([p.data.tobytes() for p in ddp.parameters()])
+    everyone = dist.all_gather_object([p.array.tobytes() for p in ddp.parameters()])
     assert all(params == everyone[0] for params in everyone)
 
 

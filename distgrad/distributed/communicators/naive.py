@@ -3,6 +3,7 @@
 Deliberately simple and slow (no buckets, no overlap, one collective per tensor), kept beside
 the bucketed reducer so tests and benchmarks can check it against something obviously right.
 """
+from ...autograd import Tensor
 from ...backend import get_array_module
 
 
@@ -24,8 +25,8 @@ class NaiveReducer:
             if p.grad is None:
                 # Every rank must issue the same collectives, so a parameter this rank did not
                 # use still takes part, as zeros.
-                p.grad = get_array_module(p.data).zeros(p.shape, dtype=p.dtype)
-            grad = get_array_module(p.grad).ascontiguousarray(p.grad)
+                p.grad = Tensor(get_array_module(p.array).zeros(p.shape, dtype=p.dtype))
+            grad = get_array_module(p.grad.array).ascontiguousarray(p.grad.array)
             self.comm.allreduce(grad)
             grad /= self.comm.size
-            p.grad = grad
+            p.grad.array = grad

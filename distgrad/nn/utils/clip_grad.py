@@ -5,17 +5,18 @@ from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Scale gradients in place so their global norm is at most ``max_norm``.
 
-    Returns the total norm before clipping (a float). Like PyTorch, the scale is
-    ``max_norm / (total_norm + 1e-6)`` and applied only when it is below 1.
+    Returns the total norm before clipping, a one-element Tensor as in PyTorch. Like PyTorch,
+    the scale is ``max_norm / (total_norm + 1e-6)`` and applied only when it is below 1.
+    ``foreach`` is accepted for PyTorch's signature; the norms are vectorised either way.
     """
     if isinstance(parameters, Tensor):
         parameters = [parameters]
-    grads = [p.grad for p in parameters if p.grad is not None]
+    grads = [p.grad.array for p in parameters if p.grad is not None]
     if not grads:
-        return 0.0
+        return Tensor(0.0)
     xp = get_array_module(grads[0])
     norm_type = float(norm_type)
     if norm_type == math.inf:
@@ -31,4 +32,4 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if coef < 1:
         for g in grads:
             g *= g.dtype.type(coef)
-    return total
+    return Tensor(xp.asarray(total, dtype=grads[0].dtype))

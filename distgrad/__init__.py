@@ -14,6 +14,8 @@ from .backend import (bool_, float16, float32, float64, get_array_module, get_de
 from .creation import arange, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .ops import cat, stack
 from . import data, nn, optim  # noqa: E402  (they build on everything above)
+from .generator import Generator
+from .serialization import load, save
 
 __version__ = "0.1.0"
 
@@ -26,3 +28,4 @@ __all__ = ["Function", "Tensor", "arange", "backend", "bool_", "cat", "cuda", "e
            "float32", "float64", "full", "get_array_module", "get_default_dtype", "int32",
            "data", "int64", "is_grad_enabled", "manual_seed", "nn", "no_grad", "ones", "optim", "rand", "randn",
            "ones_like", "stack", "tensor", "zeros", "zeros_like"]
+__all__ += ["Generator", "load", "save"]

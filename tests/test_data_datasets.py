@@ -12,7 +12,8 @@ import types
 import numpy
 import pytest
 
-from distgrad.data import datasets, download
+from distgrad import Tensor
+from distgrad.data import DataLoader, datasets, download, transforms
 from distgrad.data.datasets import MNIST, DatasetNotFoundError, FashionMNIST
 from distgrad.data.download import ChecksumError, Resource, download_lock
 from distgrad.data.idx import IDXError, encode_idx, write_idx
@@ -82,17 +83,53 @@ def test_loads_images_and_labels(tmp_path, split, gz):
     assert image.shape == (1, 28, 28) and int(label) == labels[3] and len(ds) == SIZES[split]
 
 
-def test_transform_is_applied_to_the_whole_array(tmp_path):
+def test_items_are_what_torchvision_gives_after_to_tensor(tmp_path):
+    _write(tmp_path / "d")
+    ds = Tiny(root=tmp_path / "d", download=False)
+    images, labels = _arrays("train")
+    image, label = ds[5]
+    assert isinstance(image, Tensor) and image.shape == (1, 28, 28) and image.dtype == numpy.float32
+    assert type(label) is int and label == labels[5]
+    assert numpy.array_equal(image.numpy()[0], images[5].astype(numpy.float32) / numpy.float32(255))
+
+
+def test_to_tensor_and_normalize_apply_to_the_whole_array_once(tmp_path):
+    _write(tmp_path / "d")
+    transform = transforms.Compose([transforms.ToTensor(),
+                                    transforms.Normalize((0.1307,), (0.3081,))])
+    ds = Tiny(root=tmp_path / "d", download=False, transform=transform)
+    images = _arrays("train")[0]
+    assert ds.arrays is not None and ds.arrays[0] is ds.data  # the loader's one-gather path
+    for i in (0, 7):
+        assert numpy.array_equal(ds[i][0].numpy(), transform(images[i]).numpy())
+    x, y = next(iter(DataLoader(ds, batch_size=12)))
+    assert numpy.array_equal(x.numpy(), numpy.stack([transform(im).numpy() for im in images]))
+    assert y.dtype == numpy.int64
+
+
+def test_other_transforms_run_per_sample_on_the_raw_image(tmp_path):
     calls = []
 
-    def halve(x):
-        calls.append(x.shape)
-        return x / 2
+    def halve(image):
+        calls.append((image.shape, image.dtype))
+        return transforms.ToTensor()(image) / 2
 
     _write(tmp_path / "d")
-    ds = Tiny(root=tmp_path / "d", download=False, transform=halve)
-    assert calls == [(12, 1, 28, 28)]
-    assert numpy.allclose(ds.data[:, 0] * 2, _arrays("train")[0] / 255.0)
+    ds = Tiny(root=tmp_path / "d", download=False, transform=halve, target_transform=lambda t: -t)
+    assert calls == [] and ds.arrays is None
+    image, label = ds[3]
+    assert calls == [((28, 28), numpy.uint8)]
+    images, labels = _arrays("train")
+    assert numpy.array_equal(image.numpy()[0] * 2, images[3] / numpy.float32(255))
+    assert label == -int(labels[3])
+    x, y = list(DataLoader(ds, batch_size=5))[-1]  # the generic per-sample path, collated
+    assert x.shape == (2, 1, 28, 28) and y.tolist() == [-int(v) for v in labels[10:]]
+
+
+def test_a_bare_normalize_says_to_put_to_tensor_first(tmp_path):
+    _write(tmp_path / "d")
+    with pytest.raises(TypeError, match=r"put ToTensor\(\) before it"):
+        Tiny(root=tmp_path / "d", download=False, transform=transforms.Normalize(0.5, 0.5))
 
 
 def test_search_order_root_then_env_then_cache_then_system(tmp_path, monkeypatch):

@@ -139,8 +139,8 @@ class _Scan:
 
     def _sequence(self, length, depth):
         if self.leaf_depth is not None and depth >= self.leaf_depth:
-            raise ValueError(f"tensor(): found a sequence where a number was expected at dim "
-                             f"{depth}: every entry of one level must be a list, or every entry a number")
+            raise TypeError(f"tensor(): found a sequence where a number was expected at dim "
+                            f"{depth}: nested lists must be rectangular")
         if depth == len(self.shape):
             self.shape.append(length)
         elif self.shape[depth] != length:
@@ -149,13 +149,11 @@ class _Scan:
 
     def _leaf(self, depth):
         if self.leaf_depth is None:
-            if depth < len(self.shape):
-                raise ValueError(f"tensor(): found a number where a sequence of length "
-                                 f"{self.shape[depth]} was expected at dim {depth}")
             self.leaf_depth = depth
-        elif depth != self.leaf_depth:
-            raise ValueError(f"tensor(): numbers at dims {self.leaf_depth} and {depth}: nested "
-                             "lists must be rectangular")
+        if depth < len(self.shape) or depth != self.leaf_depth:
+            raise TypeError(f"tensor(): found a number where a sequence of length "
+                            f"{self.shape[depth]} was expected at dim {depth}: nested lists must "
+                            "be rectangular")
 
 
 def _python_dtype(value):

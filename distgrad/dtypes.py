@@ -87,7 +87,7 @@ class finfo:
         self.bits = _builtins.int(info.bits)
         self.eps, self.max, self.min = real(info.eps), real(info.max), real(info.min)
         self.tiny = self.smallest_normal = real(info.smallest_normal)
-        self.resolution = real(info.resolution)
+        self.resolution = 10.0 ** -info.precision  # exactly 1e-6 for float32, as PyTorch's
         self.dtype = info.dtype.name
 
     def __repr__(self):

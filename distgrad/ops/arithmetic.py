@@ -104,7 +104,7 @@ def div(a, b):
 
 def pow(a, b):
     """``a ** b``; the exponent may be a tensor too (then ``a`` must be positive)."""
-    return _apply(Pow, "**", a, b)
+    return _apply(Pow, "** or pow()", a, b)
 
 
 def neg(a):

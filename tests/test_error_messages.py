@@ -68,3 +68,27 @@ def test_a_pytorch_name_distgrad_keeps_elsewhere_says_where():
         distgrad.utils  # noqa: B018
     message = str(info.value)
     assert "distgrad.data" in message and "Did you mean" not in message
+
+
+SHAPE_MISTAKES = [
+    ("matmul", lambda lib, nn: lib.zeros(4, 5) @ lib.zeros(4, 5), "matmul got shapes (4, 5) and (4, 5)"),
+    ("Linear", lambda lib, nn: nn.Linear(4, 2)(lib.zeros(4, 5)),
+     "Linear(in_features=4) got input of shape (4, 5)"),
+    ("Conv2d", lambda lib, nn: nn.Conv2d(1, 2, 3)(lib.zeros(2, 3, 6, 6)),
+     "Conv2d(in_channels=1) got input of shape (2, 3, 6, 6)"),
+    ("view", lambda lib, nn: lib.zeros(4, 5).view(-1, 7),
+     "cannot reshape a tensor of shape (4, 5) (20 elements) into shape (-1, 7)"),
+    ("cat", lambda lib, nn: lib.cat([lib.zeros(2, 3), lib.zeros(2, 4)]), "cat along dim 0 got shapes"),
+    ("stack", lambda lib, nn: lib.stack([lib.zeros(2), lib.zeros(3)]), "stack needs tensors of one shape"),
+    ("empty stack", lambda lib, nn: lib.stack([]), "stack needs at least one tensor"),
+]
+
+
+@pytest.mark.parametrize("what, mistake, message", SHAPE_MISTAKES, ids=[m[0] for m in SHAPE_MISTAKES])
+def test_shape_mistakes_raise_runtime_error_as_pytorch(what, mistake, message):
+    with pytest.raises(RuntimeError) as info:
+        mistake(distgrad, distgrad.nn)
+    assert str(info.value).startswith(message), str(info.value)
+    if torch is not None:
+        with pytest.raises(RuntimeError):
+            mistake(torch, torch.nn)

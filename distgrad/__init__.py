@@ -11,6 +11,8 @@ from . import backend, cuda
 from .autograd import Function, Tensor
 from .ops import cat, stack
 from . import data, nn, optim  # noqa: E402  (they build on everything above)
+from .generator import Generator
+from .serialization import load, save
 
 # --- PyTorch's top-level namespace: creation, dtypes, devices, grad modes, seeds, guard lines --
 from . import accelerator, backends  # noqa: E402
@@ -23,7 +25,8 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, fu
 from .dtypes import (bool_, cdouble, cfloat, complex64, complex128, double, dtype,  # noqa: E402
                      finfo, float16, float32, float64, get_default_dtype, half, iinfo, int8,
                      int16, int32, int64, long, promote_types, set_default_dtype, short, uint8)
-from .dtypes import bool, float, int  # noqa: E402,A004  (PyTorch's names; they shadow builtins here)
+# PyTorch's dtype names ``bool``, ``float`` and ``int`` shadow the builtins in this module only.
+from .dtypes import bool, float, int  # noqa: E402,A004
 from .printing import set_printoptions  # noqa: E402
 from .sampling import rand, rand_like, randint, randn, randn_like, randperm  # noqa: E402
 from .threads import get_num_threads, set_num_threads  # noqa: E402
@@ -31,7 +34,13 @@ from .missing import __getattr__  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Function", "Tensor", "backend", "cat", "cuda", "data", "nn", "optim", "stack"]
+# Scripts written for torchrun read RANK, LOCAL_RANK, WORLD_SIZE and LOCAL_WORLD_SIZE; under
+# mpiexec or srun they are set here from the launcher's own variables (no MPI is started).
+from .distributed.launcher import export_torchrun_environment as _export_torchrun_environment  # noqa: E402
+_export_torchrun_environment()
+
+__all__ = ["Function", "Generator", "Tensor", "backend", "cat", "cuda", "data", "load", "nn",
+           "optim", "save", "stack"]
 __all__ += ["accelerator", "arange", "as_tensor", "backends", "bool", "bool_", "cdouble", "cfloat",
             "complex64", "complex128", "device", "double", "dtype", "empty", "empty_like",
             "enable_grad", "eye", "finfo", "float", "float16", "float32", "float64",

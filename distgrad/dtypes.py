@@ -38,10 +38,11 @@ def set_default_dtype(d):
     try:
         d = numpy.dtype(d)
     except TypeError:
-        raise TypeError(f"set_default_dtype({d!r}): expected a dtype such as distgrad.float64") from None
+        raise TypeError(f"set_default_dtype({d!r}): expected a dtype such as "
+                        "distgrad.float64") from None
     if d not in _FLOATING:
-        raise TypeError(f"only floating-point types are supported as the default type, got {d.name}: "
-                        "use distgrad.float32 or distgrad.float64")
+        raise TypeError(f"only floating-point types are supported as the default type, got "
+                        f"{d.name}: use distgrad.float32 or distgrad.float64")
     _default_float = d
 
 

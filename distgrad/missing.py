@@ -1,5 +1,6 @@
-"""What ``distgrad.X`` says for a PyTorch name distgrad does not have: where the feature lives in
-distgrad when it lives elsewhere, or what to write instead, so a renamed script fails with advice."""
+"""What ``distgrad.X`` says for a PyTorch name distgrad does not have: where the feature lives
+in distgrad when it lives elsewhere, or what to write instead, so a renamed script fails with
+advice."""
 
 _ADVICE = {
     "utils": "torch.utils.data is distgrad.data (Dataset, DataLoader, samplers); torchvision's "
@@ -26,5 +27,6 @@ def __getattr__(name):
     import distgrad
     advice = _ADVICE.get(name)
     if advice is None:
-        raise AttributeError(f"module 'distgrad' has no attribute {name!r}", name=name, obj=distgrad)
+        raise AttributeError(f"module 'distgrad' has no attribute {name!r}", name=name,
+                             obj=distgrad)
     raise AttributeError(f"module 'distgrad' has no attribute {name!r}: {advice}")

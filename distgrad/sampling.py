@@ -8,19 +8,18 @@ import numpy
 from . import backend, dtypes
 from .autograd.tensor import Tensor
 from .creation import _like, _on, _size
+from .generator import _numpy_rng
 
 
-def _generator(generator, device):
-    """The generator to draw from: distgrad's own for ``device``, or a ``numpy.random.Generator``
-    passed as ``generator=`` (CPU tensors only)."""
+def _generator(generator, device, who):
+    """The generator to draw from: distgrad's own for ``device``, or the one passed as
+    ``generator=`` (a ``distgrad.Generator`` or ``numpy.random.Generator``; CPU tensors only)."""
     if generator is None:
         return backend.default_generator(device)
-    if isinstance(generator, numpy.random.Generator):
-        if backend.parse_device(device) != "cpu":
-            raise RuntimeError(f"generator={generator!r} draws on the CPU, but device={device!r} "
-                               "was asked for: leave generator=None to use the device's generator")
-        return generator
-    raise TypeError(f"generator={generator!r}: expected None or a numpy.random.Generator")
+    if device is not None and backend.parse_device(device) != "cpu":
+        raise RuntimeError(f"{who}(generator=...) draws on the CPU, but device={device!r} was "
+                           "asked for: leave generator=None to use the device's generator")
+    return _numpy_rng(generator, who)
 
 
 def _float_dtype(dtype, who):
@@ -42,14 +41,14 @@ def _draw(draw, dtype, device, requires_grad):
 def rand(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform samples in [0, 1), sized as ``zeros`` (``rand(2, 3)`` or ``rand((2, 3))``)."""
     shape, dtype = _size(args, size, "rand"), _float_dtype(dtype, "rand")
-    gen = _generator(generator, device)
+    gen = _generator(generator, device, "rand")
     return _draw(lambda d: gen.random(shape, dtype=d), dtype, device, requires_grad)
 
 
 def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal samples (mean 0, variance 1), sized as ``zeros``."""
     shape, dtype = _size(args, size, "randn"), _float_dtype(dtype, "randn")
-    gen = _generator(generator, device)
+    gen = _generator(generator, device, "randn")
     return _draw(lambda d: gen.standard_normal(shape, dtype=d), dtype, device, requires_grad)
 
 
@@ -93,7 +92,7 @@ def randint(*args, size=None, low=None, high=None, generator=None, dtype=None, d
         raise RuntimeError(f"randint(): low must be less than high, got low={low}, high={high}")
     shape = _size((size,), None, "randint")
     dtype = numpy.dtype(dtype or dtypes.int64)
-    gen = _generator(generator, device)
+    gen = _generator(generator, device, "randint")
     with _on(device):
         array = gen.integers(int(low), int(high), size=shape, dtype=numpy.int64)
         return Tensor(array.astype(dtype, copy=False), requires_grad=requires_grad)
@@ -104,7 +103,7 @@ def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
     if n < 0:
         raise RuntimeError(f"randperm(): n must be non-negative, got {n}")
     dtype = numpy.dtype(dtype or dtypes.int64)
-    gen = _generator(generator, device)
+    gen = _generator(generator, device, "randperm")
     with _on(device):
         if isinstance(gen, numpy.random.Generator):
             array = gen.permutation(int(n))

@@ -290,8 +290,12 @@ def test_random_errors_in_words():
         distgrad.randint(5)
     gen = numpy.random.default_rng(0)
     assert distgrad.randn(3, generator=gen).shape == (3,)
-    with pytest.raises(TypeError, match="expected None or a numpy.random.Generator"):
+    with pytest.raises(TypeError, match="expected a distgrad.Generator"):
         distgrad.rand(2, generator=42)
+    a = distgrad.randn(4, generator=distgrad.Generator().manual_seed(3))
+    b = distgrad.randn(4, generator=distgrad.Generator().manual_seed(3))
+    assert numpy.array_equal(a.numpy(), b.numpy())
+    assert distgrad.randperm(5, generator=distgrad.Generator()).shape == (5,)
 
 
 def test_num_threads_round_trip(monkeypatch):

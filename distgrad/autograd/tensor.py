@@ -239,7 +239,7 @@ class Tensor:
         return self
 
     # --- autograd -------------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute gradients of this tensor with respect to every leaf that requires them.
 
         Args:
@@ -248,10 +248,15 @@ class Tensor:
             retain_graph: keep saved arrays so the graph can be differentiated again.
             create_graph: must be False: distgrad's backward does not record a graph, so
                 higher-order gradients are not available.
+            inputs: accumulate only into these tensors' ``.grad`` (default: every leaf).
         """
         if create_graph:
             raise RuntimeError("backward(create_graph=True): distgrad computes first-order "
                                "gradients only (its backward is not recorded)")
+        if inputs is not None:
+            from .functional_grad import backward_into
+            backward_into(self, gradient, bool(retain_graph), inputs)
+            return
         from .engine import run_backward
         run_backward(self, gradient, bool(retain_graph))
 

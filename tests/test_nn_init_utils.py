@@ -123,9 +123,15 @@ def test_init_writes_through_a_parameter_used_in_a_graph():
 
 
 def test_init_honours_a_generator():
-    a = sample((3, 4), lambda t: init.normal_(t, generator=numpy.random.default_rng(5)), seed=1)
-    b = sample((3, 4), lambda t: init.normal_(t, generator=numpy.random.default_rng(5)), seed=2)
+    a = sample((3, 4), lambda t: init.normal_(t, generator=distgrad.Generator().manual_seed(5)),
+               seed=1)
+    b = sample((3, 4), lambda t: init.normal_(t, generator=distgrad.Generator().manual_seed(5)),
+               seed=2)
     numpy.testing.assert_array_equal(a, b)
+    c = sample((3, 4), lambda t: init.orthogonal_(t, generator=numpy.random.default_rng(5)))
+    assert c.shape == (3, 4)
+    with pytest.raises(TypeError, match="expected a distgrad.Generator"):
+        init.uniform_(distgrad.zeros(2), generator=5)
 
 
 # --- nn.utils -------------------------------------------------------------------------------

@@ -2,13 +2,16 @@
 
 Every function fills its Tensor outside the graph (as PyTorch's run under ``no_grad``) and
 returns it. Samples come from distgrad's generator for the tensor's device (``manual_seed``
-makes them reproducible), or from ``generator`` when one is given — a ``numpy.random.Generator``
-or CuPy's.
+makes them reproducible), or from ``generator`` when one is given — a ``distgrad.Generator``
+(or a ``numpy.random.Generator``; CuPy's for a tensor on a GPU).
 """
 import math
 import warnings
 
+import numpy
+
 from .. import backend
+from ..generator import _numpy_rng
 from ..ops.special import erfinv_array
 
 _LINEAR_GAINS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -65,7 +68,11 @@ def _write(tensor, values):
 
 
 def _generator(tensor, generator):
-    return generator if generator is not None else backend.default_generator(tensor.device)
+    if generator is None:
+        return backend.default_generator(tensor.device)
+    if backend.get_array_module(tensor.array) is not numpy:
+        return generator  # CuPy's generator, for a tensor on a GPU
+    return _numpy_rng(generator, "nn.init")
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):

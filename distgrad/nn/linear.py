@@ -29,7 +29,8 @@ class Linear(Module):
 
     def forward(self, x):
         if x.ndim < 1 or x.shape[-1] != self.in_features:
-            raise ValueError(f"Linear(in_features={self.in_features}) got input of shape {tuple(x.shape)}")
+            raise RuntimeError(f"Linear(in_features={self.in_features}) got input of shape "
+                               f"{tuple(x.shape)}")
         return ops.linear(x, self.weight, self.bias)
 
     def extra_repr(self):

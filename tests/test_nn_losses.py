@@ -273,3 +273,16 @@ def test_loss_modules_match_torch(name, kwargs, kind):
     lo.backward()
     lt.backward()
     numpy.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_an_ignore_index_that_names_a_class_is_ignored(loss):
+    logits = numpy.random.default_rng(0).standard_normal((5, 4)).astype(numpy.float32)
+    target = numpy.array([1, 0, 3, 1, 2])
+    ours = getattr(distgrad.nn.functional, loss)(distgrad.tensor(logits), distgrad.tensor(target),
+                                                 ignore_index=1)
+    keep = target != 1
+    rows = logits[keep] - (numpy.log(numpy.exp(logits[keep]).sum(1, keepdims=True))
+                           if loss == "cross_entropy" else 0)
+    expected = -rows[numpy.arange(keep.sum()), target[keep]].mean()
+    assert ours.item() == pytest.approx(float(expected), rel=1e-5)

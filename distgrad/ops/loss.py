@@ -94,7 +94,7 @@ class MSELoss(ArrayFunction):
                 -g if self.needs_input_grad[1] else None)
 
 
-def _plain_targets(input, target):
+def _plain_targets(input, target, ignore_index):
     """The integer target array when the fused node serves this call: (N, C) input, (N,)
     integer targets, all of them class indices. On a GPU, where reading the range back would
     stall every step, targets are not inspected: there an out-of-range target (``ignore_index``
@@ -105,8 +105,8 @@ def _plain_targets(input, target):
     xp = get_array_module(input.array)
     target = xp.asarray(target.array if isinstance(target, Tensor) else target)
     n, c = input.shape
-    if target.dtype.kind not in "iu" or target.shape != (n,):
-        return None
+    if target.dtype.kind not in "iu" or target.shape != (n,) or 0 <= ignore_index < c:
+        return None  # an ignore_index that names a class needs the general path's mask
     if n and xp is numpy and (int(target.min()) < 0 or int(target.max()) >= c):
         return None
     return target
@@ -134,7 +134,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """
     reduction = resolve_reduction("cross_entropy", size_average, reduce, reduction)
     if weight is None and not label_smoothing:
-        plain = _plain_targets(input, target)
+        plain = _plain_targets(input, target, ignore_index)
         if plain is not None:  # the training step's case: one fused node
             return CrossEntropy.apply(input, target=plain, reduction=reduction)
     return general_cross_entropy(input, target, weight, ignore_index, reduction,
@@ -147,7 +147,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     class targets; ``weight`` and ``ignore_index`` as in ``cross_entropy``."""
     reduction = resolve_reduction("nll_loss", size_average, reduce, reduction)
     if weight is None:
-        plain = _plain_targets(input, target)
+        plain = _plain_targets(input, target, ignore_index)
         if plain is not None:
             return NLLLoss.apply(input, target=plain, reduction=reduction)
     return general_nll_loss(input, target, weight, ignore_index, reduction)

@@ -70,10 +70,18 @@ def _check_input(name, input):
                          f"0-dimensional tensor")
 
 
+class TargetIndexError(IndexError, ValueError):
+    """A class index outside ``[0, C)``: PyTorch raises IndexError; a ValueError too."""
+
+
+class TargetDtypeError(RuntimeError, TypeError):
+    """Class-index targets of a float dtype: PyTorch raises RuntimeError; a TypeError too."""
+
+
 def _class_targets(name, input, target, ignore_index, loss_shape):
     target = _array(target, input.array)
     if target.dtype.kind not in "iu":
-        raise TypeError(f"{name} expects integer class indices as target, got dtype "
+        raise TargetDtypeError(f"{name} expects integer class indices as target, got dtype "
                         f"{target.dtype}; convert with target.long()")
     if target.shape != loss_shape:
         raise ValueError(f"{name} got input of shape {tuple(input.shape)} but target of shape "
@@ -84,7 +92,7 @@ def _class_targets(name, input, target, ignore_index, loss_shape):
     if target.size and get_array_module(target) is numpy:
         bad = target[(target != ignore_index) & ((target < 0) | (target >= c))]
         if bad.size:
-            raise ValueError(f"{name} got target {int(bad[0])}, out of range for {c} classes "
+            raise TargetIndexError(f"{name} got target {int(bad[0])}, out of range for {c} classes "
                              f"(class indices must be in [0, {c - 1}], or ignore_index="
                              f"{ignore_index})")
     return target

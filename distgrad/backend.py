@@ -3,6 +3,8 @@
 Every op asks ``get_array_module(x)`` for ``xp`` and writes one body for both libraries; this is
 the only file in distgrad that imports CuPy.
 """
+import os
+
 import numpy
 
 try:  # CuPy is optional: its absence (or a machine without a driver) is a normal state.
@@ -11,19 +13,7 @@ try:  # CuPy is optional: its absence (or a machine without a driver) is a norma
 except Exception:  # pragma: no cover - depends on the machine
     cupy = None
 
-float16 = numpy.float16
-float32 = numpy.float32
-float64 = numpy.float64
-int32 = numpy.int32
-int64 = numpy.int64
-bool_ = numpy.bool_
-
-_default_float = numpy.dtype(numpy.float32)
-
-
-def get_default_dtype():
-    """The float dtype used for Python numbers and new tensors (float32, as in PyTorch)."""
-    return _default_float
+from .dtypes import bool_, float16, float32, float64, get_default_dtype, int32, int64  # noqa: F401
 
 
 def get_array_module(x):
@@ -226,16 +216,47 @@ def to_numpy(array):
 
 # --- random numbers -------------------------------------------------------------------------
 # One generator per device, all derived from one seed, so manual_seed makes init, dropout and
-# shuffling reproducible on CPU and GPU alike.
+# shuffling reproducible on CPU and GPU alike. A GPU's own seed (cuda.manual_seed) overrides.
 _seed = 0
+_device_seeds = {}
 _generators = {}
+_UINT64 = 1 << 64
+
+
+def _check_seed(seed):
+    seed = int(seed)
+    if not -(1 << 63) <= seed < _UINT64:
+        raise RuntimeError(f"manual_seed({seed}): the seed must be in [-2**63, 2**64 - 1]")
+    return seed % _UINT64  # negative seeds wrap to unsigned, as PyTorch's do
 
 
 def manual_seed(seed):
-    """Seed every random number generator distgrad uses (CPU and each GPU)."""
+    """Seed every random number generator distgrad uses (CPU and each GPU); returns the CPU
+    generator (a ``numpy.random.Generator``)."""
     global _seed
-    _seed = int(seed)
+    _seed = _check_seed(seed)
+    _device_seeds.clear()
     _generators.clear()
+    return default_generator("cpu")
+
+
+def manual_seed_device(seed, device):
+    """Seed only ``device``'s generator (``"cuda:N"``), as ``torch.cuda.manual_seed``."""
+    device = parse_device(device)
+    _device_seeds[device] = _check_seed(seed)
+    _generators.pop(device, None)
+
+
+def seed():
+    """Seed every generator from the operating system's entropy and return that seed."""
+    fresh = int.from_bytes(os.urandom(8), "little")
+    manual_seed(fresh)
+    return fresh
+
+
+def initial_seed():
+    """The seed distgrad's generators were last started from (``manual_seed`` or ``seed``)."""
+    return _seed
 
 
 def default_generator(device="cpu"):
@@ -246,8 +267,9 @@ def default_generator(device="cpu"):
         if device == "cpu":
             gen = numpy.random.default_rng(_seed)
         else:
-            with cupy.cuda.Device(int(device[5:])):
-                gen = cupy.random.default_rng(_seed + 1 + int(device[5:]))
+            index = int(device[5:])
+            with cupy.cuda.Device(index):
+                gen = cupy.random.default_rng(_device_seeds.get(device, (_seed + 1 + index) % _UINT64))
         _generators[device] = gen
     return gen
 

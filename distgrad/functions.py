@@ -15,7 +15,7 @@ __all__ = ["abs", "absolute", "add", "all", "allclose", "amax", "amin", "any", "
            "isnan", "le", "log", "log1p", "log_softmax", "logical_and", "logical_not",
            "logical_or", "logical_xor", "lt", "masked_fill", "masked_select", "matmul", "max",
            "maximum", "mean", "min", "minimum", "mm", "mul", "multiply", "narrow", "ne", "neg",
-           "negative", "nonzero", "norm", "numel", "outer", "permute", "pow", "prod",
+           "negative", "nonzero", "norm", "outer", "permute", "pow", "prod",
            "reciprocal", "relu", "remainder", "reshape", "round", "rsqrt", "select", "sigmoid",
            "sign", "sin", "softmax", "sort", "split", "sqrt", "square", "squeeze", "std", "sub",
            "subtract", "sum", "t", "tanh", "topk", "transpose", "true_divide", "trunc", "unbind",
@@ -266,11 +266,6 @@ def all(input, dim=None, keepdim=False):
 def count_nonzero(input, dim=None):
     """Number of nonzero elements (over ``dim``), int64."""
     return ops.count_nonzero(_tensor("count_nonzero", input), dim)
-
-
-def numel(input):
-    """Number of elements."""
-    return _tensor("numel", input).numel()
 
 
 def softmax(input, dim):

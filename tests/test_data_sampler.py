@@ -6,8 +6,8 @@ import numpy
 import pytest
 
 from distgrad import backend
-from distgrad.data import (ArrayDataset, DataLoader, DistributedEvalSampler, DistributedSampler,
-                           RandomSampler, SequentialSampler, shard_indices)
+from distgrad.data import (ArrayDataset, BatchSampler, DataLoader, DistributedEvalSampler,
+                           DistributedSampler, RandomSampler, SequentialSampler, shard_indices)
 
 SIZES = [0, 1, 2, 5, 13, 17, 64, 101]
 RANKS = range(1, 8)
@@ -146,3 +146,32 @@ def test_ranks_together_see_the_one_process_global_batch(replicas):
         for global_batch, *local in steps:
             assert sorted(global_batch[0].tolist()) == sorted(numpy.concatenate(
                 [x for (x,) in local]).tolist())
+
+
+def test_random_sampler_replacement_and_num_samples():
+    with_replacement = RandomSampler(range(5), replacement=True, num_samples=12, seed=0)
+    drawn = with_replacement.indices()
+    assert len(with_replacement) == 12 and len(drawn) == 12 and drawn.max() < 5
+    assert len(set(drawn.tolist())) < 12  # 12 draws from 5 values repeat
+    longer = RandomSampler(range(5), num_samples=12, seed=0).indices().tolist()
+    assert sorted(longer[:10]) == sorted(list(range(5)) * 2) and len(longer) == 12
+    assert RandomSampler(range(5), num_samples=3, seed=0).indices().tolist() == \
+        RandomSampler(range(5), seed=0).indices().tolist()[:3]
+    with pytest.raises(TypeError, match="replacement should be a boolean value"):
+        RandomSampler(range(5), replacement=1)
+    with pytest.raises(ValueError, match="num_samples should be a positive integer value"):
+        RandomSampler(range(5), num_samples=0)
+
+
+def test_batch_sampler_matches_torch():
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import BatchSampler as TorchBatchSampler
+    from torch.utils.data import SequentialSampler as TorchSequential
+    for drop_last in (False, True):
+        ours = BatchSampler(SequentialSampler(range(10)), 3, drop_last)
+        theirs = TorchBatchSampler(TorchSequential(range(10)), 3, drop_last)
+        assert list(ours) == list(theirs) and len(ours) == len(theirs)
+    with pytest.raises(ValueError, match="batch_size should be a positive integer value"):
+        BatchSampler(SequentialSampler(range(3)), 0, False)
+    with pytest.raises(ValueError, match="drop_last should be a boolean value"):
+        BatchSampler(SequentialSampler(range(3)), 2, 1)

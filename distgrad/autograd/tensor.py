@@ -146,8 +146,9 @@ class Tensor:
                 if not hasattr(self.grad_fn, "name") else f", grad_fn=<{self.grad_fn.name()}>"
         elif self.requires_grad:
             extra += ", requires_grad=True"
-        body = numpy.array2string(array, separator=", ", prefix="tensor(",
-                                  formatter={"bool": lambda b: str(bool(b))})
+        # array2string's formatter= replaces the global one: keep set_printoptions' formatters.
+        formatter = {**(numpy.get_printoptions()["formatter"] or {}), "bool": lambda b: str(bool(b))}
+        body = numpy.array2string(array, separator=", ", prefix="tensor(", formatter=formatter)
         return f"tensor({body}{extra})"
 
     __hash__ = object.__hash__  # identity, so tensors can key dicts (optimiser state) as in PyTorch
@@ -201,10 +202,19 @@ class Tensor:
         """A tensor sharing this data, outside the graph."""
         return Tensor._from_op(self.array, None)
 
-    def to(self, device=None, dtype=None):
-        """This tensor on ``device`` and/or with ``dtype`` (differentiable through a copy);
-        ``t.to(distgrad.float64)`` works too."""
+    def to(self, device=None, dtype=None, non_blocking=False, copy=False):
+        """This tensor on ``device`` and/or with ``dtype`` (differentiable through a copy), as
+        PyTorch's ``to``: ``t.to("cuda")``, ``t.to(distgrad.float64)``, ``t.to(device, dtype)``
+        or ``t.to(other)`` (other's device and dtype). Returns ``self`` when nothing changes and
+        ``copy`` is False. ``non_blocking`` is accepted; copies are synchronous.
+        """
+        if isinstance(device, Tensor):
+            device, dtype = device.device, device.dtype if dtype is None else dtype
         device, dtype = backend.device_and_dtype(device, dtype)
+        same_device = device is None or backend.parse_device(device) == self.device
+        same_dtype = dtype is None or numpy.dtype(dtype) == self.array.dtype
+        if same_device and same_dtype:
+            return ops.clone(self) if copy else self
         return ops.to(self, device=device, dtype=dtype)
 
     def cpu(self):
@@ -226,7 +236,7 @@ class Tensor:
         return self
 
     # --- autograd -------------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute gradients of this tensor with respect to every leaf that requires them.
 
         Args:
@@ -235,10 +245,15 @@ class Tensor:
             retain_graph: keep saved arrays so the graph can be differentiated again.
             create_graph: must be False: distgrad's backward does not record a graph, so
                 higher-order gradients are not available.
+            inputs: accumulate only into these tensors' ``.grad`` (default: every leaf).
         """
         if create_graph:
             raise RuntimeError("backward(create_graph=True): distgrad computes first-order "
                                "gradients only (its backward is not recorded)")
+        if inputs is not None:
+            from .functional_grad import backward_into
+            backward_into(self, gradient, bool(retain_graph), inputs)
+            return
         from .engine import run_backward
         run_backward(self, gradient, bool(retain_graph))
 

@@ -41,8 +41,8 @@ class Linear(ArrayFunction):
 
     def forward(self, x, w, b=None):
         if x.ndim < 1 or x.shape[-1] != w.shape[1]:
-            raise ValueError(f"Linear(in_features={w.shape[1]}, out_features={w.shape[0]}) got "
-                             f"input of shape {x.shape}")
+            raise RuntimeError(f"Linear(in_features={w.shape[1]}, out_features={w.shape[0]}) got "
+                               f"input of shape {x.shape}")
         self.save_for_backward(x, w)
         y = x @ w.T
         if b is not None:

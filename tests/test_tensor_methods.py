@@ -450,3 +450,30 @@ def test_errors_name_the_method_and_use_pytorch_classes():
         x.sum((1, -1))
     with pytest.raises(RuntimeError, match="cannot reshape"):
         x.view(-1, 7)
+
+
+def test_in_place_math_and_shape_methods():
+    same_as_torch(lambda lib, a: (a.clone().relu_(), a.clone().sigmoid_(), a.clone().tanh_(),
+                                  a.clone().neg_(), a.clone().sign_(), a.clone().floor_(),
+                                  a.clone().ceil_(), a.clone().trunc_(), a.clone().round_(),
+                                  a.clone().square_(), a.clone().sin_(), a.clone().cos_(),
+                                  a.clone().exp_(), a.clone().abs_().log1p_()), X)
+    same_as_torch(lambda lib, a: (a.clone().sqrt_().exp_().log_().pow_(2).abs_(),
+                                  a.clone().rsqrt_(), a.clone().reciprocal_(),
+                                  a.clone().addcmul_(a, a, value=0.5), a.clone().addcdiv_(a, a + 1, value=2)),
+                  M + 1)
+    same_as_torch(lambda lib, a: (a.clone().t_(), a.clone().transpose_(0, 1), a.clone().unsqueeze_(0),
+                                  a.clone()[None].squeeze_(0), a.clone().unsqueeze_(2).squeeze_()), M)
+    same_as_torch(lambda lib, i: (lib.zeros(3).index_add_(0, i, lib.ones(3)),
+                                  lib.zeros(3, 2).index_add_(0, i, lib.ones(3, 2), alpha=2)),
+                  numpy.array([0, 2, 2]))
+    x = distgrad.tensor(M)
+    assert x.relu_() is x and x.t_() is x
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type int64"):
+        distgrad.tensor([1, 4]).sqrt_()
+    w = distgrad.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        w.relu_()
+    with distgrad.no_grad():
+        w.mul_(-1).relu_()
+    assert w.tolist() == [0.0, 0.0] and w.is_leaf

@@ -958,6 +958,85 @@ class Tensor:
     def __mod__(self, other): return ops.remainder(self, other)
     def __rmod__(self, other): return ops.remainder(other, self)
 
+    # --- in-place forms of the methods above (outside the graph, as ``add_``) ---------------
+    def _assign_(self, out, name):
+        """Write ``out``, computed from this tensor, into its memory and return self."""
+        if out.array.dtype.kind in "fc" and self.array.dtype.kind not in "fc":
+            raise RuntimeError(f"{name}: result type {_dtype_name(out.dtype)} can't be cast to the "
+                               f"desired output type {_dtype_name(self.dtype)}: call .float() first")
+        return self._inplace(lambda v: self.array.__setitem__(Ellipsis, v), out)
+
+    def relu_(self): return self._assign_(self.relu(), "relu_")
+    def sigmoid_(self): return self._assign_(self.sigmoid(), "sigmoid_")
+    def tanh_(self): return self._assign_(self.tanh(), "tanh_")
+    def exp_(self): return self._assign_(self.exp(), "exp_")
+    def log_(self): return self._assign_(self.log(), "log_")
+    def log1p_(self): return self._assign_(self.log1p(), "log1p_")
+    def sqrt_(self): return self._assign_(self.sqrt(), "sqrt_")
+    def rsqrt_(self): return self._assign_(self.rsqrt(), "rsqrt_")
+    def reciprocal_(self): return self._assign_(self.reciprocal(), "reciprocal_")
+    def square_(self): return self._assign_(self.square(), "square_")
+    def sin_(self): return self._assign_(self.sin(), "sin_")
+    def cos_(self): return self._assign_(self.cos(), "cos_")
+    def abs_(self): return self._assign_(self.abs(), "abs_")
+    def neg_(self): return self._assign_(self.neg(), "neg_")
+    def sign_(self): return self._assign_(self.sign(), "sign_")
+    def floor_(self): return self._assign_(self.floor(), "floor_")
+    def ceil_(self): return self._assign_(self.ceil(), "ceil_")
+    def trunc_(self): return self._assign_(self.trunc(), "trunc_")
+
+    for _method in (relu_, sigmoid_, tanh_, exp_, log_, log1p_, sqrt_, rsqrt_, reciprocal_, square_,
+                    sin_, cos_, abs_, neg_, sign_, floor_, ceil_, trunc_):
+        _method.__doc__ = f"In-place ``{_method.__name__[:-1]}()``: overwrite this tensor, return it."
+    del _method
+
+    def round_(self, *, decimals=0):
+        """In-place ``round()``."""
+        return self._assign_(self.round(decimals=decimals), "round_")
+
+    def pow_(self, exponent):
+        """In-place ``pow(exponent)``."""
+        return self._assign_(self.pow(exponent), "pow_")
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        """``self += value * tensor1 * tensor2`` in place."""
+        return self._assign_(self + ops.mul(ops.mul(tensor1, tensor2), value), "addcmul_")
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        """``self += value * tensor1 / tensor2`` in place."""
+        return self._assign_(self + ops.mul(ops.div(tensor1, tensor2), value), "addcdiv_")
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        """Add ``alpha * source``'s slices into this tensor at positions ``index`` along ``dim``,
+        in place; repeated indices add up."""
+        dim = _dim(dim, self.ndim)
+        index = index.array if isinstance(index, Tensor) else index
+        values = source.array if isinstance(source, Tensor) else source
+        where = (slice(None),) * dim + (index,)
+        return self._inplace(lambda _: backend.index_add(
+            self.array, where, values if alpha == 1 else values * alpha))
+
+    def _reshape_(self, shape):
+        return self._inplace(lambda _: setattr(self, "array", self.array.reshape(shape)))
+
+    def unsqueeze_(self, dim):
+        """In-place ``unsqueeze(dim)`` (this tensor's shape changes)."""
+        return self._reshape_(self.unsqueeze(dim).shape)
+
+    def squeeze_(self, dim=None):
+        """In-place ``squeeze(dim)`` (this tensor's shape changes)."""
+        return self._reshape_(self.squeeze(dim).shape)
+
+    def t_(self):
+        """In-place ``t()``: this tensor becomes its transpose."""
+        out = self.t().array
+        return self._inplace(lambda _: setattr(self, "array", out))
+
+    def transpose_(self, dim0, dim1):
+        """In-place ``transpose(dim0, dim1)``."""
+        out = self.transpose(dim0, dim1).array
+        return self._inplace(lambda _: setattr(self, "array", out))
+
 
 def _index_arrays(index):
     """An index with its Tensors (masks, index lists) replaced by their arrays."""

@@ -477,3 +477,13 @@ def test_in_place_math_and_shape_methods():
     with distgrad.no_grad():
         w.mul_(-1).relu_()
     assert w.tolist() == [0.0, 0.0] and w.is_leaf
+
+
+def test_zero_dimensional_tensors():
+    same_as_torch(lambda lib, s: (s.sum(), s.sum(0), s.mean(-1), s.max(), s.max(0), s.argmax(0),
+                                  s.norm(), s.sort(), s.topk(1), s.cumsum(0), s.prod(0),
+                                  s.flatten(), s.unsqueeze(0), s.expand(3), s.repeat(2), s.any(),
+                                  s.nonzero(), s.flip(0), s.t(), s.view(1), s.amax(0)),
+                  numpy.array(2.5, numpy.float32))
+    with pytest.raises(RuntimeError, match="start_dim \\(1\\) cannot come after end_dim \\(0\\)"):
+        distgrad.tensor(X).flatten(1, 0)

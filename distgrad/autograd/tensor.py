@@ -735,7 +735,11 @@ class Tensor:
 
     def flatten(self, start_dim=0, end_dim=-1):
         """Merge dimensions ``start_dim..end_dim`` into one."""
-        return ops.flatten(self, _dim(start_dim, self.ndim), _dim(end_dim, self.ndim))
+        start, end = _dim(start_dim, self.ndim), _dim(end_dim, self.ndim)
+        if start > end:
+            raise RuntimeError(f"flatten() has invalid args: start_dim ({start_dim}) cannot come "
+                               f"after end_dim ({end_dim})")
+        return ops.flatten(self, start, end)
 
     def unflatten(self, dim, sizes):
         """Split dimension ``dim`` into ``sizes`` (one may be -1)."""

@@ -4,6 +4,7 @@ from ..autograd.function import ArrayFunction
 from ..backend import get_array_module
 from .dims import dim_index
 from .reduction import _expand
+from .shape import clone
 
 
 def _along(dim, ndim, part):
@@ -44,7 +45,8 @@ class Prod(ArrayFunction):
 
 def cumsum(x, dim):
     """Running sums along ``dim``."""
-    return CumSum.apply(x, dim=dim_index(dim, x.ndim))
+    dim = dim_index(dim, x.ndim)
+    return clone(x) if x.ndim == 0 else CumSum.apply(x, dim=dim)
 
 
 def prod(x, dim=None, keepdim=False):

@@ -3,7 +3,7 @@
 import operator
 
 from .dims import dim_index
-from .shape import getitem
+from .shape import clone, getitem
 
 
 def _pieces(x, dim, bounds):
@@ -78,8 +78,10 @@ def select(x, dim, index):
 
 def flip(x, dims):
     """``x`` with the order of elements reversed along each of ``dims``."""
-    dims = dims if isinstance(dims, (tuple, list)) else (dims,)
+    axes = [dim_index(d, x.ndim) for d in (dims if isinstance(dims, (tuple, list)) else (dims,))]
+    if x.ndim == 0:
+        return clone(x)
     index = [slice(None)] * x.ndim
-    for d in dims:
-        index[dim_index(d, x.ndim)] = slice(None, None, -1)
+    for a in axes:
+        index[a] = slice(None, None, -1)
     return getitem(x, tuple(index))

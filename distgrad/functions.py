@@ -1,5 +1,6 @@
 """Module-level math, as PyTorch's ``torch.exp(x)``, ``torch.max(x, 1)``, ``torch.where(...)``:
-each takes the Tensor first (``input``) and does what the Tensor method of the same name does.
+each takes the Tensor first (``input``) and does what the Tensor method of the same name does;
+the elementwise, arithmetic, product and reduction functions take PyTorch's ``out=`` too.
 
 >>> x = distgrad.tensor([[1.0, 5.0], [7.0, 2.0]])
 >>> distgrad.max(x, 1).indices
@@ -29,60 +30,77 @@ def _tensor(name, input):
     return input
 
 
+def _into(out, result, name):
+    """``result``, or with PyTorch's ``out=``: ``result`` written into ``out`` (resized to its
+    shape when they differ), which is returned."""
+    if out is None:
+        return result
+    if result.requires_grad:
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           f"differentiation, but one of the arguments requires grad")
+    if result.array.dtype.kind in "fc" and out.array.dtype.kind not in "fc":
+        raise RuntimeError(f"{name}(): result type {result.dtype.name} can't be cast to the "
+                           f"desired output type {out.dtype.name}")
+    if out.shape != result.shape:
+        array = result.array.astype(out.dtype)
+        return out._inplace(lambda _: setattr(out, "array", array))
+    return out.copy_(result)
+
+
 # --- elementwise ------------------------------------------------------------------------------
-def exp(input):
+def exp(input, *, out=None):
     """Elementwise ``e**x``."""
-    return _tensor("exp", input).exp()
+    return _into(out, _tensor("exp", input).exp(), "exp")
 
 
-def log(input):
+def log(input, *, out=None):
     """Elementwise natural logarithm."""
-    return _tensor("log", input).log()
+    return _into(out, _tensor("log", input).log(), "log")
 
 
-def log1p(input):
+def log1p(input, *, out=None):
     """Elementwise ``log(1 + x)``, accurate for small ``x``."""
-    return _tensor("log1p", input).log1p()
+    return _into(out, _tensor("log1p", input).log1p(), "log1p")
 
 
-def sqrt(input):
+def sqrt(input, *, out=None):
     """Elementwise square root."""
-    return _tensor("sqrt", input).sqrt()
+    return _into(out, _tensor("sqrt", input).sqrt(), "sqrt")
 
 
-def rsqrt(input):
+def rsqrt(input, *, out=None):
     """Elementwise ``1 / sqrt(x)``."""
-    return _tensor("rsqrt", input).rsqrt()
+    return _into(out, _tensor("rsqrt", input).rsqrt(), "rsqrt")
 
 
-def reciprocal(input):
+def reciprocal(input, *, out=None):
     """Elementwise ``1 / x``."""
-    return _tensor("reciprocal", input).reciprocal()
+    return _into(out, _tensor("reciprocal", input).reciprocal(), "reciprocal")
 
 
-def square(input):
+def square(input, *, out=None):
     """Elementwise ``x * x``."""
-    return _tensor("square", input).square()
+    return _into(out, _tensor("square", input).square(), "square")
 
 
-def sin(input):
+def sin(input, *, out=None):
     """Elementwise sine."""
-    return _tensor("sin", input).sin()
+    return _into(out, _tensor("sin", input).sin(), "sin")
 
 
-def cos(input):
+def cos(input, *, out=None):
     """Elementwise cosine."""
-    return _tensor("cos", input).cos()
+    return _into(out, _tensor("cos", input).cos(), "cos")
 
 
-def tanh(input):
+def tanh(input, *, out=None):
     """Elementwise hyperbolic tangent."""
-    return _tensor("tanh", input).tanh()
+    return _into(out, _tensor("tanh", input).tanh(), "tanh")
 
 
-def sigmoid(input):
+def sigmoid(input, *, out=None):
     """Elementwise logistic function ``1 / (1 + e**-x)``."""
-    return _tensor("sigmoid", input).sigmoid()
+    return _into(out, _tensor("sigmoid", input).sigmoid(), "sigmoid")
 
 
 def relu(input):
@@ -90,89 +108,89 @@ def relu(input):
     return _tensor("relu", input).relu()
 
 
-def abs(input):
+def abs(input, *, out=None):
     """Elementwise absolute value."""
-    return _tensor("abs", input).abs()
+    return _into(out, _tensor("abs", input).abs(), "abs")
 
 
-def neg(input):
+def neg(input, *, out=None):
     """Elementwise ``-x``."""
-    return _tensor("neg", input).neg()
+    return _into(out, _tensor("neg", input).neg(), "neg")
 
 
-def sign(input):
+def sign(input, *, out=None):
     """Elementwise -1, 0 or 1 (gradient zero)."""
-    return _tensor("sign", input).sign()
+    return _into(out, _tensor("sign", input).sign(), "sign")
 
 
-def floor(input):
+def floor(input, *, out=None):
     """Elementwise round down (gradient zero)."""
-    return _tensor("floor", input).floor()
+    return _into(out, _tensor("floor", input).floor(), "floor")
 
 
-def ceil(input):
+def ceil(input, *, out=None):
     """Elementwise round up (gradient zero)."""
-    return _tensor("ceil", input).ceil()
+    return _into(out, _tensor("ceil", input).ceil(), "ceil")
 
 
-def round(input, *, decimals=0):
+def round(input, *, decimals=0, out=None):
     """Round half to even, to ``decimals`` places (gradient zero)."""
-    return _tensor("round", input).round(decimals=decimals)
+    return _into(out, _tensor("round", input).round(decimals=decimals), "round")
 
 
-def trunc(input):
+def trunc(input, *, out=None):
     """Elementwise round toward zero (gradient zero)."""
-    return _tensor("trunc", input).trunc()
+    return _into(out, _tensor("trunc", input).trunc(), "trunc")
 
 
-def clamp(input, min=None, max=None):
+def clamp(input, min=None, max=None, *, out=None):
     """Limit values to ``[min, max]`` (either may be None); the gradient is zero where clipped."""
-    return _tensor("clamp", input).clamp(min, max)
+    return _into(out, _tensor("clamp", input).clamp(min, max), "clamp")
 
 
-def pow(input, exponent):
+def pow(input, exponent, *, out=None):
     """``input ** exponent``; either may be a number."""
-    return ops.pow(input, exponent)
+    return _into(out, ops.pow(input, exponent), "pow")
 
 
-def add(input, other, *, alpha=1):
+def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other``."""
-    return ops.add(input, other if alpha == 1 else ops.mul(other, alpha))
+    return _into(out, ops.add(input, other if alpha == 1 else ops.mul(other, alpha)), "add")
 
 
-def sub(input, other, *, alpha=1):
+def sub(input, other, *, alpha=1, out=None):
     """``input - alpha * other``."""
-    return ops.sub(input, other if alpha == 1 else ops.mul(other, alpha))
+    return _into(out, ops.sub(input, other if alpha == 1 else ops.mul(other, alpha)), "sub")
 
 
-def mul(input, other):
+def mul(input, other, *, out=None):
     """``input * other``."""
-    return ops.mul(input, other)
+    return _into(out, ops.mul(input, other), "mul")
 
 
-def div(input, other, *, rounding_mode=None):
+def div(input, other, *, rounding_mode=None, out=None):
     """``input / other``; ``rounding_mode="floor"`` or ``"trunc"`` rounds the quotient."""
-    return ops.divide(input, other, rounding_mode)
+    return _into(out, ops.divide(input, other, rounding_mode), "div")
 
 
-def floor_divide(input, other):
+def floor_divide(input, other, *, out=None):
     """``input // other``, rounded down."""
-    return ops.floor_divide(input, other)
+    return _into(out, ops.floor_divide(input, other), "floor_divide")
 
 
-def remainder(input, other):
+def remainder(input, other, *, out=None):
     """``input % other`` with the sign of ``other``."""
-    return ops.remainder(input, other)
+    return _into(out, ops.remainder(input, other), "remainder")
 
 
-def maximum(input, other):
+def maximum(input, other, *, out=None):
     """Elementwise larger of two tensors (ties share the gradient)."""
-    return ops.maximum(input, other)
+    return _into(out, ops.maximum(input, other), "maximum")
 
 
-def minimum(input, other):
+def minimum(input, other, *, out=None):
     """Elementwise smaller of two tensors (ties share the gradient)."""
-    return ops.minimum(input, other)
+    return _into(out, ops.minimum(input, other), "minimum")
 
 
 def where(condition, input=None, other=None):
@@ -186,24 +204,24 @@ def where(condition, input=None, other=None):
 
 
 # --- reductions --------------------------------------------------------------------------------
-def sum(input, dim=None, keepdim=False, *, dtype=None):
+def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Sum over ``dim`` (an int, a tuple or list; all elements when None)."""
-    return _tensor("sum", input).sum(dim, keepdim, dtype=dtype)
+    return _into(out, _tensor("sum", input).sum(dim, keepdim, dtype=dtype), "sum")
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None):
+def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Mean over ``dim`` (an int, a tuple or list; all elements when None)."""
-    return _tensor("mean", input).mean(dim, keepdim, dtype=dtype)
+    return _into(out, _tensor("mean", input).mean(dim, keepdim, dtype=dtype), "mean")
 
 
-def prod(input, dim=None, keepdim=False, *, dtype=None):
+def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Product of all elements, or along one ``dim``."""
-    return _tensor("prod", input).prod(dim, keepdim, dtype=dtype)
+    return _into(out, _tensor("prod", input).prod(dim, keepdim, dtype=dtype), "prod")
 
 
-def cumsum(input, dim, *, dtype=None):
+def cumsum(input, dim, *, dtype=None, out=None):
     """Running sums along ``dim``."""
-    return _tensor("cumsum", input).cumsum(dim, dtype=dtype)
+    return _into(out, _tensor("cumsum", input).cumsum(dim, dtype=dtype), "cumsum")
 
 
 def max(input, dim=None, keepdim=False):
@@ -238,19 +256,19 @@ def argmin(input, dim=None, keepdim=False):
     return _tensor("argmin", input).argmin(dim, keepdim)
 
 
-def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
+def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None, out=None):
     """Variance over ``dim``, divided by ``N - correction`` (Bessel's ``correction=1`` by default)."""
-    return _tensor("var", input).var(dim, unbiased, keepdim, correction=correction)
+    return _into(out, _tensor("var", input).var(dim, unbiased, keepdim, correction=correction), "var")
 
 
-def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
+def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None, out=None):
     """Standard deviation, with ``var``'s arguments."""
-    return _tensor("std", input).std(dim, unbiased, keepdim, correction=correction)
+    return _into(out, _tensor("std", input).std(dim, unbiased, keepdim, correction=correction), "std")
 
 
-def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None, *, out=None):
     """The ``p``-norm over ``dim``: ``p`` a number, ``inf``, ``-inf`` or ``"fro"`` (2-norm)."""
-    return _tensor("norm", input).norm(p, dim, keepdim, dtype)
+    return _into(out, _tensor("norm", input).norm(p, dim, keepdim, dtype), "norm")
 
 
 def any(input, dim=None, keepdim=False):
@@ -371,29 +389,29 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 
 
 # --- products ----------------------------------------------------------------------------------
-def matmul(input, other):
+def matmul(input, other, *, out=None):
     """Matrix product with broadcasting over batch dimensions (vectors allowed)."""
-    return ops.matmul(input, other)
+    return _into(out, ops.matmul(input, other), "matmul")
 
 
-def mm(input, mat2):
+def mm(input, mat2, *, out=None):
     """Product of two matrices: (n, m) @ (m, p) -> (n, p)."""
-    return ops.mm(input, mat2)
+    return _into(out, ops.mm(input, mat2), "mm")
 
 
-def bmm(input, mat2):
+def bmm(input, mat2, *, out=None):
     """Batched matrix product: (b, n, m) @ (b, m, p) -> (b, n, p)."""
-    return ops.bmm(input, mat2)
+    return _into(out, ops.bmm(input, mat2), "bmm")
 
 
-def dot(input, other):
+def dot(input, other, *, out=None):
     """Inner product of two vectors."""
-    return ops.dot(input, other)
+    return _into(out, ops.dot(input, other), "dot")
 
 
-def outer(input, vec2):
+def outer(input, vec2, *, out=None):
     """Outer product of two vectors."""
-    return ops.outer(input, vec2)
+    return _into(out, ops.outer(input, vec2), "outer")
 
 
 # --- shape, indexing and sorting ---------------------------------------------------------------

@@ -125,7 +125,7 @@ def test_softmax_functions():
 
 
 def test_functions_want_tensors():
-    with pytest.raises(TypeError, match=r"distgrad.exp\(\): argument 'input' must be a Tensor, not list"):
+    with pytest.raises(TypeError, match=r"exp\(\): argument 'input' must be a Tensor, not list"):
         distgrad.exp([1.0, 2.0])
     with pytest.raises(TypeError, match=r"distgrad.sum\(\): argument 'input' must be a Tensor"):
         distgrad.sum(numpy.ones(3))
@@ -136,3 +136,16 @@ def test_functions_want_tensors():
 def test_every_exported_function_is_documented():
     for name in distgrad.functions.__all__:
         assert name in distgrad.__all__ and getattr(distgrad, name).__doc__, name
+
+
+def test_out_argument():
+    same_as_torch(lambda lib, a: (lib.matmul(a, a.T, out=lib.empty(4, 4)),
+                                  lib.mul(a, a, out=lib.empty(0)), lib.exp(a, out=lib.zeros(4, 5)),
+                                  lib.sum(a, 1, out=lib.zeros(4)), lib.clamp(a, 0, out=lib.zeros(4, 5)),
+                                  lib.add(a, 1, alpha=2, out=lib.empty(0))), X)
+    y = distgrad.zeros(4, 4)
+    assert distgrad.matmul(distgrad.tensor(X), distgrad.tensor(X).T, out=y) is y
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        distgrad.exp(distgrad.tensor(X, requires_grad=True), out=distgrad.zeros(4, 5))
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type int64"):
+        distgrad.exp(distgrad.tensor(X), out=distgrad.zeros(4, 5, dtype=distgrad.int64))

@@ -665,7 +665,8 @@ class Tensor:
         return Tensor(array, requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
-        """A tensor of ``size`` filled with ``fill_value``, this tensor's dtype and device unless given."""
+        """A tensor of ``size`` filled with ``fill_value``, this tensor's dtype and device unless
+        given."""
         xp = backend.get_array_module(self.array)
         array = xp.full_like(self.array, fill_value, shape=_size_arg("new_full", size),
                              dtype=_dtype(self.array.dtype if dtype is None else dtype))

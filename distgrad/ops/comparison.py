@@ -87,8 +87,10 @@ def bitwise(name, symbol, *operands):
     """``&``, ``|``, ``^``, ``~`` on bool (logic) or integer (bits) tensors, as PyTorch's."""
     arrays = [_array(x) for x in operands]
     for a in arrays:
-        kind = a.dtype.kind if hasattr(a, "dtype") else ("b" if isinstance(a, bool) else
-                                                         "i" if isinstance(a, numbers.Integral) else "f")
+        if hasattr(a, "dtype"):
+            kind = a.dtype.kind
+        else:
+            kind = "i" if isinstance(a, numbers.Integral) else "f"  # bool is Integral too
         if kind not in "biu":
             raise TypeError(f"{symbol} is only implemented on integer and Boolean-type tensors, "
                             f"got {getattr(a, 'dtype', type(a).__name__)}")
@@ -160,8 +162,9 @@ def count_nonzero(input, dim=None):
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
-    """The distinct values (or slices along ``dim``), ascending; optionally with, for each element, the position of its
-    value (``return_inverse``) and how often each value occurs (``return_counts``)."""
+    """The distinct values (or slices along ``dim``), ascending; optionally with, for each
+    element, the position of its value (``return_inverse``) and how often each value occurs
+    (``return_counts``)."""
     array = _array(input)
     xp = get_array_module(array)
     axis = None if dim is None else dim_index(dim, array.ndim)

@@ -35,7 +35,8 @@ class Prod(ArrayFunction):
         if dim is None:
             x, dim = x.reshape(-1), 0
         ones = xp.ones(x.shape[:dim] + (1,) + x.shape[dim + 1:], dtype=x.dtype)
-        before = xp.concatenate([ones, xp.cumprod(x, axis=dim)[_along(dim, x.ndim, slice(0, -1))]], dim)
+        before = xp.cumprod(x, axis=dim)[_along(dim, x.ndim, slice(0, -1))]
+        before = xp.concatenate([ones, before], dim)
         after = xp.flip(xp.cumprod(xp.flip(x, dim), axis=dim), dim)
         after = xp.concatenate([after[_along(dim, x.ndim, slice(1, None))], ones], dim)
         others = (before * after).reshape(self.shape)

@@ -3,6 +3,7 @@
 Every op asks ``get_array_module(x)`` for ``xp`` and writes one body for both libraries; this is
 the only file in distgrad that imports CuPy.
 """
+import contextlib
 import os
 
 import numpy
@@ -43,26 +44,38 @@ def cuda_device_count():
         return 0
 
 
-def parse_device(device):
-    """Normalise ``"cpu"``, ``"cuda"``, ``"cuda:N"`` (or None for cpu) to ``"cpu"`` / ``"cuda:N"``."""
-    if device is None:
-        return "cpu"
-    device = str(device)
-    if device == "cpu":
-        return "cpu"
-    if device == "cuda":
+def parse_device(spec):
+    """The ``device`` that ``spec`` names — None or ``"cpu"``, ``"cuda"`` (the current GPU),
+    ``"cuda:N"``, a ``device``, or a GPU number — as ``device("cpu")`` or ``device("cuda:N")``,
+    checked against the GPUs CuPy sees. The one place distgrad reads device strings.
+    """
+    if spec is None:
+        return _CPU
+    try:
+        found = device(f"cuda:{spec}" if isinstance(spec, int) else str(spec))
+    except RuntimeError:
+        raise ValueError(f"unknown device {str(spec)!r}: expected 'cpu', 'cuda' or 'cuda:N'") from None
+    if found.type == "cpu":
+        return _CPU
+    if found.index is None:
         if cupy is None:
             raise RuntimeError("device 'cuda' requested but CuPy is not installed; "
                                "install distgrad[cuda12] or distgrad[cuda13], or use device='cpu'")
-        return f"cuda:{cupy.cuda.runtime.getDevice()}"
-    if device.startswith("cuda:") and device[5:].isdigit():
-        index = int(device[5:])
-        count = cuda_device_count()
-        if index >= count:
-            raise RuntimeError(f"device {device!r} requested but {count} GPU(s) are visible "
-                               "(check CUDA_VISIBLE_DEVICES, or use device='cpu')")
-        return device
-    raise ValueError(f"unknown device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+        return device("cuda", cupy.cuda.runtime.getDevice())
+    count = cuda_device_count()
+    if found.index >= count:
+        raise RuntimeError(f"device {str(found)!r} requested but {count} GPU(s) are visible "
+                           "(check CUDA_VISIBLE_DEVICES, or use device='cpu')")
+    return found
+
+
+def on_device(spec):
+    """Context under which CuPy allocates and launches on ``spec``'s GPU (nothing for the CPU
+    or None)."""
+    if spec is None:
+        return contextlib.nullcontext()
+    found = parse_device(spec)
+    return contextlib.nullcontext() if found.type == "cpu" else cupy.cuda.Device(found.index)
 
 
 class device(str):
@@ -147,7 +160,7 @@ def to_device(array, device):
         if cupy is not None and isinstance(array, cupy.ndarray):
             return cupy.asnumpy(array)
         return numpy.asarray(array)
-    index = int(device[5:])
+    index = device.index
     with cupy.cuda.Device(index):
         if isinstance(array, cupy.ndarray) and array.device.id != index:
             # cupy.asarray would hand back the array on its old GPU; copy() reads across GPUs.
@@ -157,8 +170,7 @@ def to_device(array, device):
 
 def device_index(device):
     """The GPU number N of ``"cuda:N"`` (``"cuda"`` means the current GPU); None for the CPU."""
-    device = parse_device(device)
-    return None if device == "cpu" else int(device[5:])
+    return parse_device(device).index
 
 
 def set_device(device):
@@ -172,7 +184,7 @@ def set_device(device):
     """
     device = parse_device(device)
     if device != "cpu":
-        cupy.cuda.Device(int(device[5:])).use()
+        cupy.cuda.Device(device.index).use()
     return device
 
 
@@ -267,7 +279,7 @@ def default_generator(device="cpu"):
         if device == "cpu":
             gen = numpy.random.default_rng(_seed)
         else:
-            index = int(device[5:])
+            index = device.index
             with cupy.cuda.Device(index):
                 gen = cupy.random.default_rng(_device_seeds.get(device, (_seed + 1 + index) % _UINT64))
         _generators[device] = gen

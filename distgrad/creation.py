@@ -1,7 +1,6 @@
 """Creating tensors as PyTorch does: from data (``tensor``, ``as_tensor``, ``from_numpy``), filled
 (``zeros``, ``ones``, ``full``, ``empty``, ``eye``, the ``*_like`` forms), ranges (``arange``,
 ``linspace``), and the questions ``is_tensor``, ``is_floating_point``, ``numel``."""
-import contextlib
 import numbers
 import operator
 import warnings
@@ -197,18 +196,10 @@ def _size(args, size, who):
     return shape
 
 
-def _on(device):
-    """Context that makes CuPy allocate on ``device`` (a no-op for the CPU)."""
-    device = backend.parse_device(device)
-    if device == "cpu":
-        return contextlib.nullcontext()
-    return backend.cupy.cuda.Device(int(device[5:]))
-
-
 def _make(build, dtype, device, requires_grad):
     """A tensor from ``build(xp, dtype)`` run on ``device`` (the CPU when None)."""
     xp = backend.array_module_for(device)
-    with _on(device):
+    with backend.on_device(device):
         return Tensor(build(xp, numpy.dtype(dtype)), requires_grad=requires_grad)
 
 

@@ -3,7 +3,6 @@ device, synchronisation and memory figures — answered by CuPy through ``distgr
 
 Device numbers count the GPUs that ``CUDA_VISIBLE_DEVICES`` lists, as in CUDA itself.
 """
-import contextlib
 
 from . import backend
 
@@ -78,14 +77,14 @@ def _pool():
 
 def memory_allocated(device=None):
     """Bytes held by live arrays on the current GPU (CuPy's default memory pool)."""
-    with _on(device):
+    with backend.on_device(device):
         return _pool().used_bytes()
 
 
 def memory_reserved(device=None):
     """Bytes the memory pool holds on the current GPU: live arrays plus freed blocks it keeps
     for reuse."""
-    with _on(device):
+    with backend.on_device(device):
         return _pool().total_bytes()
 
 
@@ -105,12 +104,8 @@ max_memory_reserved = max_memory_allocated
 def reset_peak_memory_stats(device=None):
     """Start a new peak: hand the pool's cached free blocks back to the driver, so that from now
     on ``max_memory_allocated`` grows only with what is allocated."""
-    with _on(device):
+    with backend.on_device(device):
         _pool().free_all_blocks()
 
 
-def _on(device):
-    if device is None:
-        return contextlib.nullcontext()
-    return backend.cupy.cuda.Device(device if isinstance(device, int) else
-                                    backend.device_index(device))
+

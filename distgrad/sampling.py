@@ -7,7 +7,7 @@ import numpy
 
 from . import backend, dtypes
 from .autograd.tensor import Tensor
-from .creation import _like, _on, _size
+from .creation import _like, _size
 from .generator import _numpy_rng
 
 
@@ -33,7 +33,7 @@ def _float_dtype(dtype, who):
 def _draw(draw, dtype, device, requires_grad):
     # NumPy's and CuPy's generators make float32 and float64 only: half precision is drawn in
     # float32 and rounded.
-    with _on(device):
+    with backend.on_device(device):
         array = draw(numpy.float32 if dtype == dtypes.float16 else dtype)
         return Tensor(array.astype(dtype, copy=False), requires_grad=requires_grad)
 
@@ -93,7 +93,7 @@ def randint(*args, size=None, low=None, high=None, generator=None, dtype=None, d
     shape = _size((size,), None, "randint")
     dtype = numpy.dtype(dtype or dtypes.int64)
     gen = _generator(generator, device, "randint")
-    with _on(device):
+    with backend.on_device(device):
         array = gen.integers(int(low), int(high), size=shape, dtype=numpy.int64)
         return Tensor(array.astype(dtype, copy=False), requires_grad=requires_grad)
 
@@ -104,7 +104,7 @@ def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
         raise RuntimeError(f"randperm(): n must be non-negative, got {n}")
     dtype = numpy.dtype(dtype or dtypes.int64)
     gen = _generator(generator, device, "randperm")
-    with _on(device):
+    with backend.on_device(device):
         if isinstance(gen, numpy.random.Generator):
             array = gen.permutation(int(n))
         else:  # CuPy's generator has no permutation: the order of uniform keys is one

@@ -5,16 +5,9 @@ import pytest
 
 import distgrad
 from distgrad import ops
-from op_check import check_op, compare_with_torch, rand, torch
+from op_check import check_op, compare_with_torch, distinct, rand, torch
 
 F = None if torch is None else torch.nn.functional
-
-
-def distinct(*shape, seed=0):
-    """Values spaced 0.01 apart in random order: no near-ties, so max-pooling's argmax does not
-    move under a finite-difference step."""
-    n = int(numpy.prod(shape))
-    return numpy.random.default_rng(seed).permutation(n).reshape(shape) * 0.01 - n * 0.005
 
 
 def channels_last(a):

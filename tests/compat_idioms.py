@@ -128,7 +128,8 @@ def check(idiom):
             return Outcome(idiom, "broken", "PyTorch did not raise")
         expected = _public_class(ref.error)
         if not isinstance(got, Raised):
-            return Outcome(idiom, "differs", f"PyTorch raises {expected.__name__}, distgrad does not")
+            return Outcome(idiom, "differs",
+                           f"PyTorch raises {expected.__name__}, distgrad does not")
         if not isinstance(got.error, expected):
             return Outcome(idiom, "differs", f"PyTorch raises {expected.__name__}, distgrad {got}")
         return Outcome(idiom, "match")
@@ -136,7 +137,10 @@ def check(idiom):
         return Outcome(idiom, "broken", f"PyTorch raised {ref}")
     if isinstance(got, Raised):
         return Outcome(idiom, "differs", f"raised {got}")
-    reason = difference(ref, got)
+    try:
+        reason = difference(ref, got)
+    except Exception as error:  # e.g. a result without the attributes a Tensor has
+        reason = f"result cannot be compared: {Raised(error)}"
     return Outcome(idiom, "differs" if reason else "match", reason or "")
 
 
@@ -204,8 +208,9 @@ def kind(value, lib):
 def _array_difference(ref, got, is_tensor, where):
     if is_tensor:
         if ref.requires_grad != got.requires_grad:
-            return f"{where}.requires_grad: PyTorch {ref.requires_grad}, distgrad {got.requires_grad}"
-        ref, got = ref.detach().cpu().numpy(), numpy.asarray(got)
+            return (f"{where}.requires_grad: PyTorch {ref.requires_grad}, "
+                    f"distgrad {got.requires_grad}")
+        ref, got = ref.detach().cpu().numpy(), got.detach().cpu().numpy()
     if ref.dtype != got.dtype:
         return f"{where}.dtype: PyTorch {ref.dtype}, distgrad {got.dtype}"
     if ref.shape != got.shape:
@@ -248,7 +253,8 @@ def _public_class(error):
 def _reset(library):
     """Undo global state an idiom may leave behind when it fails half-way."""
     lib = resolve(NAMESPACES[library]["torch"])
-    for name, arg in (("set_grad_enabled", True), ("set_default_dtype", getattr(lib, "float32", None))):
+    defaults = (("set_grad_enabled", True), ("set_default_dtype", getattr(lib, "float32", None)))
+    for name, arg in defaults:
         try:
             getattr(lib, name)(arg)
         except Exception:  # an API missing here is measured by the idioms, not by the harness
@@ -329,7 +335,8 @@ def report(outcomes, verbose=True, out=sys.stdout):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-k", dest="select", help="run only idioms whose name or category contains this")
+    parser.add_argument("-k", dest="select",
+                        help="run only idioms whose name or category contains this")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the scores")
     args = parser.parse_args(argv)
     chosen = [i for i in IDIOMS

@@ -88,12 +88,14 @@ def _free_port():
 
 
 def test_rename_touches_module_paths_only():
-    source = ("import torch\nimport torch.nn.functional as F\nfrom torch.utils.data import DataLoader\n"
+    source = ("import torch\nimport torch.nn.functional as F\n"
+              "from torch.utils.data import DataLoader\n"
               "from torchvision import datasets, transforms\n"
               "from torch.nn.parallel import DistributedDataParallel as DDP\n"
               "x = torch.zeros(2)  # torch_scripts stay\n")
     assert rename(source) == (
-        "import distgrad\nimport distgrad.nn.functional as F\nfrom distgrad.data import DataLoader\n"
+        "import distgrad\nimport distgrad.nn.functional as F\n"
+        "from distgrad.data import DataLoader\n"
         "from distgrad.data import datasets, transforms\n"
         "from distgrad.distributed import DistributedDataParallel as DDP\n"
         "x = distgrad.zeros(2)  # torch_scripts stay\n")
@@ -101,7 +103,8 @@ def test_rename_touches_module_paths_only():
 
 def test_differences_compares_numbers_within_tolerance():
     assert differences("loss 1.0000001\nDone!", "loss 1.0\nDone!", 1e-6, 0) == []
-    assert differences("loss 1.1", "loss 1.0", 1e-6, 0) == ["line 1: PyTorch 'loss 1.1', distgrad 'loss 1.0'"]
+    assert differences("loss 1.1", "loss 1.0", 1e-6, 0) == [
+        "line 1: PyTorch 'loss 1.1', distgrad 'loss 1.0'"]
     assert differences("Predicted: torch", "Predicted: distgrad", 0, 0) == []
     assert len(differences("a 1\nb 2", "a 1", 0, 0)) == 1
 

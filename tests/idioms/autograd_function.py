@@ -55,7 +55,7 @@ def apply_output_has_grad_fn(torch):
 @idiom
 def legendre_polynomial_fit_step(torch):
     P3 = _legendre3(torch).apply
-    x = torch.linspace(-1.0, 1.0, 50, dtype=torch.float64)
+    x = torch.tensor(numpy.linspace(-1.0, 1.0, 50))
     y = torch.sin(x)
     a = torch.full((), 0.0, dtype=torch.float64, requires_grad=True)
     b = torch.full((), -1.0, dtype=torch.float64, requires_grad=True)

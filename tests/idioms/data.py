@@ -176,7 +176,8 @@ def loader_over_plain_list(torch, data):
 @idiom
 def to_tensor_and_normalize(torch, transforms):
     image = (numpy.arange(2 * 3 * 3) % 256).astype(numpy.uint8).reshape(2, 3, 3).transpose(1, 2, 0)
-    pipeline = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5, 0.1), (0.2, 0.3))])
+    pipeline = transforms.Compose([transforms.ToTensor(),
+                                   transforms.Normalize((0.5, 0.1), (0.2, 0.3))])
     return transforms.ToTensor()(image), pipeline(image)
 
 

@@ -78,7 +78,7 @@ def manual_sgd_step_in_place(torch):
 @idiom
 def manual_sgd_over_parameters(torch, nn):
     model = deterministic(torch, nn.Linear(5, 3))
-    model(torch.tensor(X)).pow(2).mean().backward()
+    (model(torch.tensor(X)) ** 2).mean().backward()
     with torch.no_grad():
         for p in model.parameters():
             p -= 0.5 * p.grad
@@ -213,7 +213,7 @@ def parameter_grads_after_backward(torch, nn):
 @idiom
 def grad_norm_over_parameters(torch, nn):
     model = deterministic(torch, nn.Linear(5, 3))
-    model(torch.tensor(X)).pow(2).sum().backward()
+    (model(torch.tensor(X)) ** 2).sum().backward()
     total = 0.0
     for p in model.parameters():
         if p.grad is not None:

@@ -59,14 +59,14 @@ def clamp_(torch):
 
 @idiom
 def normal_statistics(torch):
-    x = torch.empty(100000).normal_(mean=2.0, std=0.5)
+    x = torch.zeros(100000).normal_(mean=2.0, std=0.5)
     return abs(x.mean().item() - 2.0) < 0.02, abs(x.std().item() - 0.5) < 0.02
 
 
 @idiom
 def uniform_range(torch):
-    x = torch.empty(1000).uniform_(-0.1, 0.1)
-    return bool((x >= -0.1).all()), bool((x < 0.1).all()), x.abs().max().item() > 0.09
+    x = torch.zeros(1000).uniform_(-0.1, 0.1)
+    return x.min().item() >= -0.1, x.max().item() < 0.1, x.abs().max().item() > 0.09
 
 
 @idiom
@@ -92,7 +92,7 @@ def copy_parameter_under_no_grad(torch, nn):
     layer = nn.Linear(3, 3, bias=False)
     with torch.no_grad():
         layer.weight.copy_(torch.tensor(M))
-    return layer(torch.eye(3))
+    return layer(torch.tensor(M))
 
 
 @idiom

@@ -17,7 +17,7 @@ def _net(torch, nn):
             self.fc2 = nn.Linear(4, 2)
 
         def forward(self, x):
-            return self.fc2(self.drop(torch.relu(self.bn(self.fc1(x)))))
+            return self.fc2(self.drop(nn.functional.relu(self.bn(self.fc1(x)))))
 
     return deterministic(torch, Net())
 
@@ -214,7 +214,7 @@ def forward_hook(torch, nn):
 @idiom
 def clip_grad_norm_returns_tensor(torch, nn):
     model = deterministic(torch, nn.Linear(5, 3))
-    model(torch.tensor(X)).pow(2).sum().backward()
+    (model(torch.tensor(X)) ** 2).sum().backward()
     total = nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
     return total, model.weight.grad, model.bias.grad
 
@@ -222,14 +222,15 @@ def clip_grad_norm_returns_tensor(torch, nn):
 @idiom
 def clip_grad_norm_inf(torch, nn):
     model = deterministic(torch, nn.Linear(5, 3))
-    model(torch.tensor(X)).pow(2).sum().backward()
-    return nn.utils.clip_grad_norm_(model.parameters(), 0.5, norm_type=float("inf")), model.weight.grad
+    (model(torch.tensor(X)) ** 2).sum().backward()
+    total = nn.utils.clip_grad_norm_(model.parameters(), 0.5, norm_type=float("inf"))
+    return total, model.weight.grad
 
 
 @idiom
 def clip_grad_value(torch, nn):
     model = deterministic(torch, nn.Linear(5, 3))
-    model(torch.tensor(X)).pow(2).sum().backward()
+    (model(torch.tensor(X)) ** 2).sum().backward()
     nn.utils.clip_grad_value_(model.parameters(), clip_value=0.5)
     return model.weight.grad, model.bias.grad
 

@@ -9,12 +9,14 @@ idiom = category("lr schedulers")
 
 @idiom
 def step_lr(torch, optim):
-    return lr_sequence(torch, optim, lambda opt: optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5))
+    return lr_sequence(torch, optim,
+                       lambda opt: optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5))
 
 
 @idiom
 def multi_step_lr(torch, optim):
-    return lr_sequence(torch, optim, lambda opt: optim.lr_scheduler.MultiStepLR(opt, [2, 5, 9], 0.1))
+    return lr_sequence(torch, optim,
+                       lambda opt: optim.lr_scheduler.MultiStepLR(opt, [2, 5, 9], 0.1))
 
 
 @idiom

@@ -191,7 +191,8 @@ def sort_named_tuple(torch):
 def gather_and_index_select(torch):
     m = torch.tensor(M)
     idx = torch.tensor([2, 0])
-    return m.gather(1, torch.tensor([[0], [2], [1]])), m.index_select(0, idx), m.index_select(1, idx)
+    gathered = m.gather(1, torch.tensor([[0], [2], [1]]))
+    return gathered, m.index_select(0, idx), m.index_select(1, idx)
 
 
 @idiom
@@ -203,7 +204,8 @@ def gather_log_probs_of_labels(torch):
 @idiom
 def norm_forms(torch):
     x = torch.tensor(X)
-    return x.norm(), x.norm(2), x.norm(p=1, dim=1), x.norm(dim=0, keepdim=True), x.norm(float("inf"))
+    return (x.norm(), x.norm(2), x.norm(p=1, dim=1), x.norm(dim=0, keepdim=True),
+            x.norm(float("inf")))
 
 
 @idiom
@@ -227,7 +229,8 @@ def any_and_all(torch):
 @idiom
 def sum_mean_with_dims(torch):
     b = torch.tensor(BATCH3D)
-    return b.sum(dim=(0, 2)), b.mean(dim=1, keepdim=True), b.sum(-1), b.mean(), b.sum(2, keepdim=True)
+    return (b.sum(dim=(0, 2)), b.mean(dim=1, keepdim=True), b.sum(-1), b.mean(),
+            b.sum(2, keepdim=True))
 
 
 @idiom
@@ -269,7 +272,8 @@ def squeeze_all_and_dim(torch):
 @idiom
 def permute_and_transpose(torch):
     b = torch.tensor(BATCH3D)
-    return b.permute(2, 0, 1), b.permute((1, 0, 2)).shape, b.transpose(1, 2), b.transpose(-1, 0).shape
+    return (b.permute(2, 0, 1), b.permute((1, 0, 2)).shape, b.transpose(1, 2),
+            b.transpose(-1, 0).shape)
 
 
 @idiom

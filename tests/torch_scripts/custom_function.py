@@ -75,8 +75,10 @@ def two_layer_net(dtype, device):
     N, D_in, H, D_out = 16, 10, 20, 3
     x = torch.tensor(rng.standard_normal((N, D_in)), dtype=dtype, device=device)
     y = torch.tensor(rng.standard_normal((N, D_out)), dtype=dtype, device=device)
-    w1 = torch.tensor(rng.standard_normal((D_in, H)) * 0.3, dtype=dtype, device=device, requires_grad=True)
-    w2 = torch.tensor(rng.standard_normal((H, D_out)) * 0.3, dtype=dtype, device=device, requires_grad=True)
+    w1 = torch.tensor(rng.standard_normal((D_in, H)) * 0.3, dtype=dtype, device=device,
+                      requires_grad=True)
+    w2 = torch.tensor(rng.standard_normal((H, D_out)) * 0.3, dtype=dtype, device=device,
+                      requires_grad=True)
 
     learning_rate = 1e-3
     for t in range(50):

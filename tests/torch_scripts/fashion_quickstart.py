@@ -19,8 +19,10 @@ def load_data():
     if root and os.path.isdir(os.path.join(root, "fashion-mnist")):
         from torchvision import datasets
         from torchvision.transforms import ToTensor
-        training_data = datasets.FashionMNIST(root=root, train=True, download=True, transform=ToTensor())
-        test_data = datasets.FashionMNIST(root=root, train=False, download=True, transform=ToTensor())
+        training_data = datasets.FashionMNIST(root=root, train=True, download=True,
+                                              transform=ToTensor())
+        test_data = datasets.FashionMNIST(root=root, train=False, download=True,
+                                          transform=ToTensor())
         return Subset(training_data, range(512)), Subset(test_data, range(256))
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 1, (768, 1, 28, 28)).astype(np.float32)
@@ -83,7 +85,8 @@ def test(dataloader, model, loss_fn, device):
 
 
 def main():
-    device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
+    accelerator = torch.accelerator.current_accelerator()
+    device = accelerator.type if torch.accelerator.is_available() else "cpu"
     print(f"Using {device} device")
 
     training_data, test_data = load_data()

@@ -52,7 +52,7 @@ def compare_with_torch(fn, torch_fn, *arrays, grad=None, atol=1e-5, rtol=1e-4, s
         t = torch.tensor(a.astype(numpy.float32) if a.dtype.kind == "f" else a)
         theirs.append(t.requires_grad_(g) if a.dtype.kind == "f" else t)
     out, ref = fn(*ours), torch_fn(*theirs)
-    numpy.testing.assert_allclose(out.numpy(), ref.detach().numpy(), atol=atol, rtol=rtol,
+    numpy.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), atol=atol, rtol=rtol,
                                   err_msg="forward differs from PyTorch")
     if not any(grad):
         return
@@ -61,7 +61,7 @@ def compare_with_torch(fn, torch_fn, *arrays, grad=None, atol=1e-5, rtol=1e-4, s
     ref.backward(torch.tensor(gy))
     for i, (o, t) in enumerate(zip(ours, theirs)):
         if o.requires_grad:
-            numpy.testing.assert_allclose(o.grad, t.grad.numpy(), atol=atol, rtol=rtol,
+            numpy.testing.assert_allclose(o.grad, t.grad.detach().numpy(), atol=atol, rtol=rtol,
                                           err_msg=f"gradient of input {i} differs from PyTorch")
 
 

@@ -61,7 +61,7 @@ def test_nodes_run_in_reverse_creation_order_and_last_leaf_is_final_first():
 def test_post_accumulate_hook_fires_once_after_all_contributions():
     w = leaf(3)
     seen = []
-    w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.numpy().copy()))
+    w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.detach().numpy().copy()))
     ((w * 2).sum() + (w * 3).sum() + w.sum()).backward()
     assert len(seen) == 1
     numpy.testing.assert_allclose(seen[0], 6 * numpy.ones(3))

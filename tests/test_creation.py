@@ -21,9 +21,9 @@ def same(got, ref):
     assert got.dtype == ref.dtype, (got.dtype, ref.dtype)
     assert got.shape == ref.shape, (got.shape, ref.shape)
     if ref.dtype.kind in "fc":
-        numpy.testing.assert_allclose(got.numpy(), ref, rtol=1e-6, atol=1e-7)
+        numpy.testing.assert_allclose(got.detach().numpy(), ref, rtol=1e-6, atol=1e-7)
     else:
-        numpy.testing.assert_array_equal(got.numpy(), ref)
+        numpy.testing.assert_array_equal(got.detach().numpy(), ref)
 
 
 @pytest.fixture
@@ -244,8 +244,8 @@ def test_linspace_as_torch(args, kwargs):
                             **{k: v for k, v in kwargs.items() if k != "dtype"})
     ref = torch.linspace(*args, **{k: getattr(torch, v) for k, v in kwargs.items() if k == "dtype"},
                          **{k: v for k, v in kwargs.items() if k != "dtype"})
-    assert got.dtype == ref.numpy().dtype and got.shape == tuple(ref.shape)
-    numpy.testing.assert_allclose(got.numpy(), ref.numpy(), atol=1e-6)
+    assert got.dtype == ref.detach().numpy().dtype and got.shape == tuple(ref.shape)
+    numpy.testing.assert_allclose(got.detach().numpy(), ref.detach().numpy(), atol=1e-6)
 
 
 def test_linspace_refuses_negative_steps():

@@ -237,7 +237,7 @@ def test_generic_datasets_collate_dicts_and_python_floats():
     assert set(first) == {"x", "w", "y"} and len(batches) == 3
     assert first["x"].dtype == numpy.float32 and first["x"].shape == (2, 2)
     assert first["w"].dtype == numpy.float64  # Python floats collate to float64, as in PyTorch
-    assert first["y"].dtype == numpy.int64 and first["y"].numpy().tolist() == [0, 1]
+    assert first["y"].dtype == numpy.int64 and first["y"].detach().numpy().tolist() == [0, 1]
 
 
 def _distributed_orders(data, epochs, **kw):

@@ -88,7 +88,7 @@ def test_items_are_what_torchvision_gives_after_to_tensor(tmp_path):
     image, label = ds[5]
     assert isinstance(image, Tensor) and image.shape == (1, 28, 28) and image.dtype == numpy.float32
     assert type(label) is int and label == labels[5]
-    assert numpy.array_equal(image.numpy()[0], images[5].astype(numpy.float32) / numpy.float32(255))
+    assert numpy.array_equal(image.detach().numpy()[0], images[5].astype(numpy.float32) / numpy.float32(255))
 
 
 def test_to_tensor_and_normalize_apply_to_the_whole_array_once(tmp_path):
@@ -99,9 +99,9 @@ def test_to_tensor_and_normalize_apply_to_the_whole_array_once(tmp_path):
     images = _arrays("train")[0]
     assert ds.arrays is not None and ds.arrays[0] is ds.data  # the loader's one-gather path
     for i in (0, 7):
-        assert numpy.array_equal(ds[i][0].numpy(), transform(images[i]).numpy())
+        assert numpy.array_equal(ds[i][0].detach().numpy(), transform(images[i]).detach().numpy())
     x, y = next(iter(DataLoader(ds, batch_size=12)))
-    assert numpy.array_equal(x.numpy(), numpy.stack([transform(im).numpy() for im in images]))
+    assert numpy.array_equal(x.detach().numpy(), numpy.stack([transform(im).detach().numpy() for im in images]))
     assert y.dtype == numpy.int64
 
 
@@ -118,7 +118,7 @@ def test_other_transforms_run_per_sample_on_the_raw_image(tmp_path):
     image, label = ds[3]
     assert calls == [((28, 28), numpy.uint8)]
     images, labels = _arrays("train")
-    assert numpy.array_equal(image.numpy()[0] * 2, images[3] / numpy.float32(255))
+    assert numpy.array_equal(image.detach().numpy()[0] * 2, images[3] / numpy.float32(255))
     assert label == -int(labels[3])
     x, y = list(DataLoader(ds, batch_size=5))[-1]  # the generic per-sample path, collated
     assert x.shape == (2, 1, 28, 28) and y.tolist() == [-int(v) for v in labels[10:]]

@@ -79,6 +79,6 @@ def test_the_pytorch_mnist_example_pipeline_gives_torchvisions_numbers():
     theirs = theirs.sub_(torch.tensor([0.1307])).div_(torch.tensor([0.3081]))
     image, label = test[3]
     assert image.shape == (1, 28, 28) and label == int(labels[3]) and type(label) is int
-    assert numpy.array_equal(image.numpy(), theirs[3].numpy())
+    assert numpy.array_equal(image.detach().numpy(), theirs[3].detach().numpy())
     x, y = next(iter(DataLoader(test, batch_size=1000)))
-    assert numpy.array_equal(x.numpy(), theirs.numpy()) and y.tolist() == labels[:1000].tolist()
+    assert numpy.array_equal(x.detach().numpy(), theirs.detach().numpy()) and y.tolist() == labels[:1000].tolist()

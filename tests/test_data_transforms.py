@@ -34,12 +34,12 @@ def test_to_tensor_matches_torchvision(shape):
     theirs = _torchvision_to_tensor(torch, pic)
     assert isinstance(ours, Tensor) and ours.dtype == numpy.float32
     assert ours.shape == tuple(theirs.shape)
-    assert numpy.array_equal(ours.numpy(), theirs.numpy())
+    assert numpy.array_equal(ours.detach().numpy(), theirs.detach().numpy())
 
 
 def test_to_tensor_keeps_other_dtypes_and_rejects_other_inputs():
     out = ToTensor()(numpy.full((2, 3), 7.5))
-    assert out.dtype == numpy.float64 and out.shape == (1, 2, 3) and out.numpy().max() == 7.5
+    assert out.dtype == numpy.float64 and out.shape == (1, 2, 3) and out.detach().numpy().max() == 7.5
     with pytest.raises(TypeError, match="pic should be PIL Image or ndarray"):
         ToTensor()(Tensor(numpy.zeros((2, 2), numpy.float32)))
     with pytest.raises(ValueError, match="pic should be 2/3 dimensional. Got 4 dimensions"):
@@ -52,7 +52,7 @@ def test_mnist_pipeline_matches_torchvision_bit_for_bit():
     ours = MNIST_TRANSFORM(pic)
     theirs = _torchvision_normalize(torch, _torchvision_to_tensor(torch, pic), (0.1307,), (0.3081,))
     assert isinstance(ours, Tensor) and ours.shape == (1, 28, 28) and ours.dtype == numpy.float32
-    assert numpy.array_equal(ours.numpy(), theirs.numpy())
+    assert numpy.array_equal(ours.detach().numpy(), theirs.detach().numpy())
 
 
 def test_whole_stack_equals_image_by_image():
@@ -60,9 +60,9 @@ def test_whole_stack_equals_image_by_image():
     whole = _batched(MNIST_TRANSFORM)(stack)
     assert whole.shape == (6, 1, 28, 28) and whole.dtype == numpy.float32
     for image, expected in zip(stack, whole):
-        assert numpy.array_equal(MNIST_TRANSFORM(image).numpy(), expected)
+        assert numpy.array_equal(MNIST_TRANSFORM(image).detach().numpy(), expected)
     colour = _images((3, 4, 5, 3), seed=3)
-    assert numpy.array_equal(_batched(ToTensor())(colour)[1], ToTensor()(colour[1]).numpy())
+    assert numpy.array_equal(_batched(ToTensor())(colour)[1], ToTensor()(colour[1]).detach().numpy())
     # A transform of the caller's own takes single images only.
     assert _batched(Compose([ToTensor(), Lambda(lambda t: t * 2)])) is None
     assert _batched(lambda image: image) is None
@@ -74,9 +74,9 @@ def test_normalize_per_channel_and_broadcast():
     mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
     ours = Normalize(mean, std)(Tensor(x))
     theirs = _torchvision_normalize(torch, torch.from_numpy(x), mean, std)
-    assert numpy.array_equal(ours.numpy(), theirs.numpy())
+    assert numpy.array_equal(ours.detach().numpy(), theirs.detach().numpy())
     # One value serves every channel, as in torchvision.
-    one = Normalize((0.5,), (0.25,))(Tensor(x)).numpy()
+    one = Normalize((0.5,), (0.25,))(Tensor(x)).detach().numpy()
     assert numpy.array_equal(one, (x - numpy.float32(0.5)) / numpy.float32(0.25))
     with pytest.raises(ValueError, match=r"3 channel values got an image of shape \(2, 2, 2, 2\)"):
         Normalize([0.0, 0.5, 1.0], [1.0, 1.0, 1.0])(numpy.ones((2, 2, 2, 2), numpy.float32))
@@ -90,7 +90,7 @@ def test_normalize_on_arrays_and_inplace():
     assert out is not x and x.max() <= 1  # the input is left alone
     t = Tensor(x.copy())
     assert Normalize(0.1307, 0.3081, inplace=True)(t) is t
-    assert numpy.array_equal(t.numpy(), expected)
+    assert numpy.array_equal(t.detach().numpy(), expected)
 
 
 def test_normalize_rejects_bad_arguments():

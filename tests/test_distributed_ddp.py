@@ -90,7 +90,7 @@ def test_module_api_passes_through():
 def test_existing_gradients_move_into_the_buckets():
     net = mlp()
     loss_of(net).backward()
-    before = [p.grad.numpy().copy() for p in net.parameters()]
+    before = [p.grad.detach().numpy().copy() for p in net.parameters()]
     ddp = DDP(net, process_group=SingleCommunicator())
     for p, g in zip(net.parameters(), before):
         assert numpy.shares_memory(p.grad.array, ddp.buckets[0].buffer)

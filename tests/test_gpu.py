@@ -35,7 +35,7 @@ def run_op(fn, arrays, device, grad_seed=0):
     for t in inputs:
         if t.requires_grad:
             assert backend.device_of(t.grad.array) == device
-    return out.numpy(), grads
+    return out.detach().numpy(), grads
 
 
 def f32(*shape, seed=0):
@@ -105,10 +105,10 @@ def test_dropout_keeps_and_scales_like_the_cpu(device):
     x = distgrad.ones(2000, device=device, requires_grad=True)
     y = ops.dropout(x, p=0.25)
     y.sum().backward()
-    kept = y.numpy() != 0
+    kept = y.detach().numpy() != 0
     assert 0.7 < kept.mean() < 0.8
-    numpy.testing.assert_allclose(y.numpy()[kept], 1 / 0.75, rtol=1e-6)
-    numpy.testing.assert_array_equal(backend.to_numpy(x.grad.array), y.numpy())
+    numpy.testing.assert_allclose(y.detach().numpy()[kept], 1 / 0.75, rtol=1e-6)
+    numpy.testing.assert_array_equal(backend.to_numpy(x.grad.array), y.detach().numpy())
 
 
 @pytest.mark.parametrize("name", ["mlp", "cnn"])
@@ -132,18 +132,18 @@ def test_model_forward_backward_and_state_dict_on_the_device(name, device):
     fresh.load_state_dict(state)
     assert {p.device for p in fresh.parameters()} == {device}
     for key, value in fresh.state_dict().items():
-        numpy.testing.assert_array_equal(value.numpy(), state[key].numpy(), err_msg=key)
+        numpy.testing.assert_array_equal(value.detach().numpy(), state[key].detach().numpy(), err_msg=key)
 
 
 def test_module_to_device_and_back(device):
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
-    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    before = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
     model.to(device)
     assert {t.device for t in list(model.parameters()) + list(model.buffers())} == {device}
     model.to("cpu")
     assert {t.device for t in model.parameters()} == {"cpu"}
     for key, value in model.state_dict().items():
-        numpy.testing.assert_array_equal(value.numpy(), before[key], err_msg=key)
+        numpy.testing.assert_array_equal(value.detach().numpy(), before[key], err_msg=key)
 
 
 OPTIMISERS = [
@@ -169,7 +169,7 @@ def test_optimiser_steps_match_the_cpu(name, options, device):
                 g = f32(*p.shape, seed=100 * step + i)
                 p.grad = backend.to_device(g, dev)
             opt.step()
-        params[dev] = [p.numpy() for p in ps]
+        params[dev] = [p.detach().numpy() for p in ps]
     for i, (ours, ref) in enumerate(zip(params[device], params["cpu"])):
         numpy.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-7, err_msg=f"parameter {i}")
 
@@ -181,7 +181,7 @@ def test_data_loader_puts_batches_on_the_device(device):
     assert [len(y) for _, y in batches] == [4, 4, 2]
     for x, y in batches:
         assert x.device == device and y.device == device
-    numpy.testing.assert_array_equal(numpy.concatenate([y.numpy() for _, y in batches]),
+    numpy.testing.assert_array_equal(numpy.concatenate([y.detach().numpy() for _, y in batches]),
                                      numpy.arange(10))
 
 

@@ -66,7 +66,7 @@ def test_fifteen_steps_match_pytorch(model_name, opt_name):
     # gradients round away from zero depends on the BLAS kernel. So parameters agree to a
     # fraction of the total movement, and a handful in 10,000 may differ by such a step.
     for k, v in ref.state_dict().items():
-        ours_v, theirs_v = model.state_dict()[k].numpy(), v.numpy()
+        ours_v, theirs_v = model.state_dict()[k].detach().numpy(), v.detach().numpy()
         off = numpy.abs(ours_v - theirs_v) > 3e-4 + 1e-3 * numpy.abs(theirs_v)
         assert off.sum() <= max(1, off.size // 10_000), \
             f"{k}: {off.sum()} of {off.size} parameters differ from PyTorch's"

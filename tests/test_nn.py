@@ -79,8 +79,8 @@ def test_state_dict_matches_pytorch_keys_and_shapes_both_ways():
         assert v.shape == tuple(theirs[k].shape), k
     ours.load_state_dict(theirs)
     for k, v in ours.state_dict().items():
-        numpy.testing.assert_array_equal(v, theirs[k].numpy())
-    ref.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
+        numpy.testing.assert_array_equal(v, theirs[k].detach().numpy())
+    ref.load_state_dict({k: torch.from_numpy(v.detach().numpy()) for k, v in ours.state_dict().items()})
 
 
 def test_state_dict_round_trip_shares_memory_and_deepcopy_snapshots():
@@ -89,10 +89,10 @@ def test_state_dict_round_trip_shares_memory_and_deepcopy_snapshots():
     sd = a.state_dict()
     assert all(isinstance(v, distgrad.Tensor) and not v.requires_grad for v in sd.values())
     sd["1.weight"].zero_()  # detached Tensors sharing memory, as PyTorch's
-    assert numpy.all(a[1].weight.numpy() == 0)
-    assert not numpy.all(snapshot["1.weight"].numpy() == 0)
+    assert numpy.all(a[1].weight.detach().numpy() == 0)
+    assert not numpy.all(snapshot["1.weight"].detach().numpy() == 0)
     a.load_state_dict(snapshot)
-    numpy.testing.assert_array_equal(a[1].weight.numpy(), snapshot["1.weight"].numpy())
+    numpy.testing.assert_array_equal(a[1].weight.detach().numpy(), snapshot["1.weight"].detach().numpy())
     b.load_state_dict(a.state_dict())
     for (k, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
         numpy.testing.assert_array_equal(x, y)
@@ -127,35 +127,35 @@ def test_default_init_matches_pytorch_bounds():
     distgrad.manual_seed(0)
     fc = nn.Linear(400, 300)
     bound = 1 / math.sqrt(400)
-    w = fc.weight.numpy()
+    w = fc.weight.detach().numpy()
     assert w.dtype == numpy.float32
     assert -bound <= w.min() and w.max() <= bound and w.max() > 0.95 * bound
     assert abs(w.std() - bound / math.sqrt(3)) < 0.01 * bound
-    assert numpy.abs(fc.bias.numpy()).max() <= bound
+    assert numpy.abs(fc.bias.detach().numpy()).max() <= bound
     conv = nn.Conv2d(8, 16, 3)
     cb = 1 / math.sqrt(8 * 9)
-    assert numpy.abs(conv.weight.numpy()).max() <= cb and numpy.abs(conv.bias.numpy()).max() <= cb
+    assert numpy.abs(conv.weight.detach().numpy()).max() <= cb and numpy.abs(conv.bias.detach().numpy()).max() <= cb
 
 
 def test_init_functions_statistics():
     distgrad.manual_seed(1)
     t = nn.Parameter(numpy.empty((500, 400), dtype=numpy.float32))
     nn.init.kaiming_normal_(t, nonlinearity="relu")
-    assert abs(t.numpy().std() - math.sqrt(2 / 400)) < 0.01 * math.sqrt(2 / 400) * 5
+    assert abs(t.detach().numpy().std() - math.sqrt(2 / 400)) < 0.01 * math.sqrt(2 / 400) * 5
     nn.init.xavier_uniform_(t)
-    assert abs(t.numpy().max() - math.sqrt(6 / 900)) < 1e-3
+    assert abs(t.detach().numpy().max() - math.sqrt(6 / 900)) < 1e-3
     nn.init.xavier_normal_(t)
-    assert abs(t.numpy().std() - math.sqrt(2 / 900)) < 2e-3
+    assert abs(t.detach().numpy().std() - math.sqrt(2 / 900)) < 2e-3
     nn.init.kaiming_uniform_(t)
-    assert t.numpy().max() <= math.sqrt(6 / 400)
+    assert t.detach().numpy().max() <= math.sqrt(6 / 400)
     nn.init.zeros_(t)
-    assert not t.numpy().any()
+    assert not t.detach().numpy().any()
     nn.init.ones_(t)
-    assert t.numpy().all()
+    assert t.detach().numpy().all()
     nn.init.normal_(t, 2.0, 0.5)
-    assert abs(t.numpy().mean() - 2) < 0.01
+    assert abs(t.detach().numpy().mean() - 2) < 0.01
     nn.init.uniform_(t, -3, -2)
-    assert t.numpy().min() >= -3 and t.numpy().max() <= -2
+    assert t.detach().numpy().min() >= -3 and t.detach().numpy().max() <= -2
     with pytest.raises(ValueError, match="at least 2 dimensions"):
         nn.init.xavier_uniform_(nn.Parameter(numpy.ones(3, dtype=numpy.float32)))
 
@@ -233,7 +233,7 @@ def test_clip_grad_norm_matches_pytorch_formula():
         tp = [torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(4))]
         tp[0].grad, tp[1].grad = torch.full((3,), 3.0), torch.full((4,), 4.0)
         assert total == pytest.approx(float(torch.nn.utils.clip_grad_norm_(tp, 1.0)), rel=1e-6)
-        numpy.testing.assert_allclose(ps[1].grad, tp[1].grad.numpy() * 1.0, rtol=1e-5)
+        numpy.testing.assert_allclose(ps[1].grad, tp[1].grad.detach().numpy() * 1.0, rtol=1e-5)
     ps[0].grad.array[0] = numpy.inf
     with pytest.raises(RuntimeError, match="total norm"):
         nn.utils.clip_grad_norm_(ps, 1.0, error_if_nonfinite=True)

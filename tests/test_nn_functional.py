@@ -40,7 +40,7 @@ def test_erfinv_inverts_erf():
     assert numpy.isposinf(erfinv_array(numpy.array([1.0]))[0])
     if torch is not None:
         # Near ±1 erfinv is ill-conditioned: an ulp of y moves x by ~1e-11.
-        numpy.testing.assert_allclose(erfinv_array(y), torch.erfinv(torch.tensor(y)).numpy(),
+        numpy.testing.assert_allclose(erfinv_array(y), torch.erfinv(torch.tensor(y)).detach().numpy(),
                                       rtol=1e-10)
 
 
@@ -78,7 +78,7 @@ def test_activation_at_extremes_and_kinks(name, fn, torch_fn):
     x = numpy.array([-1e4, -60.0, -20.0, -6.0, -2.0, -1.0, 0.0, 1.0, 1.5, 6.0, 20.0, 60.0, 1e4])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow warnings from the large values
-        out = fn(distgrad.tensor(x.astype(numpy.float32))).numpy()
+        out = fn(distgrad.tensor(x.astype(numpy.float32))).detach().numpy()
     assert numpy.isfinite(out).all()
     compare_with_torch(fn, torch_fn, x, rtol=1e-6, atol=1e-6)
 
@@ -86,7 +86,7 @@ def test_activation_at_extremes_and_kinks(name, fn, torch_fn):
 def test_gelu_is_accurate_in_float64():
     x = numpy.linspace(-10, 10, 401)
     ref = numpy.array([v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in x])
-    numpy.testing.assert_allclose(ops.gelu(distgrad.tensor(x)).numpy(), ref, rtol=2e-12,
+    numpy.testing.assert_allclose(ops.gelu(distgrad.tensor(x)).detach().numpy(), ref, rtol=2e-12,
                                   atol=1e-300)
 
 
@@ -161,10 +161,10 @@ def test_embedding_max_norm_renormalises_the_rows_read():
     if torch is not None:
         theirs = torch.tensor(weight.astype(numpy.float32))
         ref = TF.embedding(torch.tensor(idx), theirs, max_norm=1.0)
-        numpy.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-6)
-        numpy.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
-    assert numpy.linalg.norm(ours.numpy()[[1, 3]], axis=1).max() <= 1.0 + 1e-6
-    numpy.testing.assert_array_equal(ours.numpy()[[0, 2, 4]], weight.astype(numpy.float32)[[0, 2, 4]])
+        numpy.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-6)
+        numpy.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-6)
+    assert numpy.linalg.norm(ours.detach().numpy()[[1, 3]], axis=1).max() <= 1.0 + 1e-6
+    numpy.testing.assert_array_equal(ours.detach().numpy()[[0, 2, 4]], weight.astype(numpy.float32)[[0, 2, 4]])
 
 
 def test_embedding_index_errors():
@@ -180,7 +180,7 @@ def test_one_hot():
     assert out.dtype == numpy.int64 and out.shape == (2, 2, 4)
     assert ops.one_hot(distgrad.tensor(idx), 6).shape == (2, 2, 6)
     if torch is not None:
-        numpy.testing.assert_array_equal(out.numpy(), TF.one_hot(torch.tensor(idx)).numpy())
+        numpy.testing.assert_array_equal(out.detach().numpy(), TF.one_hot(torch.tensor(idx)).detach().numpy())
     with pytest.raises(ValueError, match=r"class values in \[0, 3\] for num_classes=3"):
         ops.one_hot(distgrad.tensor(idx), 3)
 
@@ -230,7 +230,7 @@ def test_normalize_of_a_zero_vector_has_finite_gradient():
     compare_with_torch(F.normalize, TF and TF.normalize, x)
     t = distgrad.tensor(x, requires_grad=True)
     F.normalize(t).sum().backward()
-    assert numpy.isfinite(t.grad.numpy()).all()
+    assert numpy.isfinite(t.grad.detach().numpy()).all()
 
 
 # --- channel dropout ------------------------------------------------------------------------
@@ -239,12 +239,12 @@ def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
     distgrad.manual_seed(0)
     x = distgrad.tensor(numpy.ones((8, 16, 3, 3), dtype=numpy.float32), requires_grad=True)
     y = F.dropout2d(x, p=0.25)
-    per_channel = y.numpy().reshape(8, 16, 9)
+    per_channel = y.detach().numpy().reshape(8, 16, 9)
     assert (per_channel == per_channel[..., :1]).all()  # one draw per (sample, channel)
     assert set(numpy.unique(per_channel)) <= {0.0, numpy.float32(1 / 0.75)}
     assert 0.1 < (per_channel[..., 0] == 0).mean() < 0.4
     y.sum().backward()
-    numpy.testing.assert_array_equal(x.grad.numpy(), y.numpy())
+    numpy.testing.assert_array_equal(x.grad.detach().numpy(), y.detach().numpy())
     assert F.dropout2d(x, training=False) is x
 
 
@@ -272,7 +272,7 @@ def test_softmax_without_dim_chooses_as_pytorch(shape, name):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ref = getattr(TF, name)(torch.tensor(x))
-        numpy.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-12)
+        numpy.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-12)
 
 
 def test_softmax_dtype_and_explicit_dim_do_not_warn():

@@ -18,7 +18,7 @@ def sample(shape, fill, seed=0):
     t = nn.Parameter(distgrad.zeros(*shape))
     with distgrad.no_grad():
         assert fill(t) is t  # every initialiser returns its tensor
-    return t.numpy().astype(numpy.float64)
+    return t.detach().numpy().astype(numpy.float64)
 
 
 def test_gain_table_matches_torch():
@@ -108,7 +108,7 @@ def test_eye_dirac_sparse():
     if torch is not None:
         for shape, groups in (((4, 2, 3), 1), ((6, 3, 3, 3), 2), ((2, 4, 1, 3, 3), 1)):
             ours = sample(shape, lambda t: init.dirac_(t, groups))
-            theirs = torch.nn.init.dirac_(torch.zeros(shape), groups).numpy()
+            theirs = torch.nn.init.dirac_(torch.zeros(shape), groups).detach().numpy()
             numpy.testing.assert_array_equal(ours, theirs)
     s = sample((50, 40), lambda t: init.sparse_(t, 0.3, std=0.5))
     assert ((s == 0).sum(axis=0) >= 15).all()
@@ -119,7 +119,7 @@ def test_init_writes_through_a_parameter_used_in_a_graph():
     layer = nn.Linear(3, 2)
     layer(distgrad.ones(1, 3)).sum().backward()
     init.zeros_(layer.weight)
-    assert layer.weight.requires_grad and (layer.weight.numpy() == 0).all()
+    assert layer.weight.requires_grad and (layer.weight.detach().numpy() == 0).all()
 
 
 def test_init_honours_a_generator():
@@ -162,7 +162,7 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
     assert isinstance(total, distgrad.Tensor) and total.shape == () and total.dtype == numpy.float32
     numpy.testing.assert_allclose(total.item(), ref.item(), rtol=1e-6)
     for p, q in zip(ours, theirs):
-        numpy.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-6)
+        numpy.testing.assert_allclose(p.grad.detach().numpy(), q.grad.detach().numpy(), rtol=1e-6)
 
 
 def test_total_norm_then_clip_is_clip_grad_norm():
@@ -172,7 +172,7 @@ def test_total_norm_then_clip_is_clip_grad_norm():
     clip_grads_with_norm_(ours, 1.0, total)
     assert total.item() == clip_grad_norm_(again, 1.0).item()
     for p, q in zip(ours, again):
-        numpy.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+        numpy.testing.assert_array_equal(p.grad.detach().numpy(), q.grad.detach().numpy())
 
 
 def test_clip_grad_value_matches_torch():
@@ -182,26 +182,26 @@ def test_clip_grad_value_matches_torch():
     assert clip_grad_value_(ours, 0.7) is None
     torch_.nn.utils.clip_grad_value_(theirs, 0.7)
     for p, q in zip(ours, theirs):
-        numpy.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+        numpy.testing.assert_array_equal(p.grad.detach().numpy(), q.grad.detach().numpy())
 
 
 def test_parameters_to_vector_and_back():
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     vec = parameters_to_vector(model.parameters())
     assert vec.shape == (3 * 4 + 4 + 4 * 2 + 2,)
-    expected = numpy.concatenate([p.numpy().reshape(-1) for p in model.parameters()])
-    numpy.testing.assert_array_equal(vec.numpy(), expected)
+    expected = numpy.concatenate([p.detach().numpy().reshape(-1) for p in model.parameters()])
+    numpy.testing.assert_array_equal(vec.detach().numpy(), expected)
     (vec * distgrad.tensor(numpy.arange(vec.shape[0], dtype=numpy.float32))).sum().backward()
-    numpy.testing.assert_array_equal(model[0].weight.grad.numpy().reshape(-1), numpy.arange(12))
+    numpy.testing.assert_array_equal(model[0].weight.grad.detach().numpy().reshape(-1), numpy.arange(12))
     new = distgrad.tensor(numpy.arange(vec.shape[0], dtype=numpy.float32))
     vector_to_parameters(new, model.parameters())
-    numpy.testing.assert_array_equal(model[2].bias.numpy(), [24.0, 25.0])
+    numpy.testing.assert_array_equal(model[2].bias.detach().numpy(), [24.0, 25.0])
     assert numpy.shares_memory(model[0].weight.array, new.array)  # views, as PyTorch
     if torch is not None:
         tm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
-        torch.nn.utils.vector_to_parameters(torch.tensor(new.numpy()), tm.parameters())
+        torch.nn.utils.vector_to_parameters(torch.tensor(new.detach().numpy()), tm.parameters())
         for p, q in zip(model.parameters(), tm.parameters()):
-            numpy.testing.assert_array_equal(p.numpy(), q.detach().numpy())
+            numpy.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
     with pytest.raises(TypeError, match="expected a Tensor, but got: list"):
         vector_to_parameters([1.0], model.parameters())
     with pytest.raises(ValueError, match=r"vec of shape \(3,\) for parameters with 26 elements"):

@@ -10,25 +10,25 @@ torch = pytest.importorskip("torch")
 
 
 def pair(ours, theirs, shape, train=True, seed=0, int_target=None):
-    theirs.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()}, strict=True)
+    theirs.load_state_dict({k: torch.from_numpy(v.detach().numpy()) for k, v in ours.state_dict().items()}, strict=True)
     ours.train(train)
     theirs.train(train)
     x = numpy.random.default_rng(seed).standard_normal(shape).astype(numpy.float32)
     a = distgrad.tensor(x, requires_grad=True)
     b = torch.tensor(x, requires_grad=True)
     out, ref = ours(a), theirs(b)
-    numpy.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-4, atol=1e-5)
+    numpy.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-4, atol=1e-5)
     gy = numpy.random.default_rng(seed + 1).standard_normal(out.shape).astype(numpy.float32)
     out.backward(gy)
     ref.backward(torch.from_numpy(gy))
-    numpy.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-4, atol=1e-5)
+    numpy.testing.assert_allclose(a.grad, b.grad.detach().numpy(), rtol=1e-4, atol=1e-5)
     theirs_params = dict(theirs.named_parameters())
     for name, p in ours.named_parameters():
-        numpy.testing.assert_allclose(p.grad, theirs_params[name].grad.numpy(), rtol=1e-4, atol=1e-4,
+        numpy.testing.assert_allclose(p.grad, theirs_params[name].grad.detach().numpy(), rtol=1e-4, atol=1e-4,
                                       err_msg=name)
     theirs_sd = theirs.state_dict()
     for k, v in ours.state_dict().items():
-        numpy.testing.assert_allclose(v, theirs_sd[k].numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
+        numpy.testing.assert_allclose(v, theirs_sd[k].detach().numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
 
 
 @pytest.mark.parametrize("make,shape", [
@@ -68,9 +68,9 @@ def test_dropout_is_identity_in_eval_and_scaled_in_training():
     d = nn.Dropout(0.25)
     x = distgrad.ones(1000, 10)
     d.eval()
-    assert d(x) is x or numpy.array_equal(d(x).numpy(), x.numpy())
+    assert d(x) is x or numpy.array_equal(d(x).detach().numpy(), x.detach().numpy())
     d.train()
-    y = d(x).numpy()
+    y = d(x).detach().numpy()
     assert set(numpy.unique(y)) <= {0.0, numpy.float32(1 / 0.75)}
     assert abs((y == 0).mean() - 0.25) < 0.02
 
@@ -90,10 +90,10 @@ def test_losses_match_pytorch(reduction):
         b = torch.tensor(logits, requires_grad=True)
         out = ours(a, distgrad.tensor(second))
         ref = theirs(b, torch.from_numpy(second))
-        numpy.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+        numpy.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
         out.sum().backward()
         ref.sum().backward()
-        numpy.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-5, atol=1e-6)
+        numpy.testing.assert_allclose(a.grad, b.grad.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_layers_name_bad_inputs():

@@ -220,8 +220,8 @@ def test_legacy_flags_choose_the_reduction_with_pytorchs_warning(size_average, r
         ours = F.cross_entropy(distgrad.tensor(x), distgrad.tensor(t), size_average=size_average,
                                reduce=reduce)
     numpy.testing.assert_allclose(
-        ours.numpy(), F.cross_entropy(distgrad.tensor(x), distgrad.tensor(t),
-                                      reduction=expected).numpy())
+        ours.detach().numpy(), F.cross_entropy(distgrad.tensor(x), distgrad.tensor(t),
+                                      reduction=expected).detach().numpy())
     with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
         module = nn.L1Loss(size_average=size_average, reduce=reduce)
     assert module.reduction == expected
@@ -269,10 +269,10 @@ def test_loss_modules_match_torch(name, kwargs, kind):
     assert list(ours.state_dict()) == list(theirs.state_dict())
     xo, xt = distgrad.tensor(x, requires_grad=True), torch_.tensor(x, requires_grad=True)
     lo, lt = ours(xo, distgrad.tensor(t)), theirs(xt, torch_.tensor(t))
-    numpy.testing.assert_allclose(lo.numpy(), lt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(lo.detach().numpy(), lt.detach().numpy(), rtol=1e-5, atol=1e-6)
     lo.backward()
     lt.backward()
-    numpy.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(xo.grad.detach().numpy(), xt.grad.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])

@@ -15,7 +15,7 @@ def pair(name, *args, **kwargs):
     """The same layer in distgrad and torch, torch's weights copied from ours."""
     ours = getattr(nn, name)(*args, **kwargs)
     theirs = getattr(torch.nn, name)(*args, **kwargs)
-    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in ours.state_dict().items()})
     return ours, theirs
 
 
@@ -66,23 +66,23 @@ def test_layer_matches_torch(name, args, kwargs, shape, classes):
         x = rand(*shape, seed=2, low=-3, high=3).astype(numpy.float32)
         xo, xt = distgrad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     yo, yt = ours(xo), theirs(xt)
-    numpy.testing.assert_allclose(yo.numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(yo.detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
     gy = rand(*yo.shape, seed=3).astype(numpy.float32)
     yo.backward(gy)
     yt.backward(torch.tensor(gy))
     if not classes:
-        numpy.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-5)
+        numpy.testing.assert_allclose(xo.grad.detach().numpy(), xt.grad.detach().numpy(), rtol=1e-5, atol=1e-5)
     for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
-        numpy.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-5, atol=1e-5,
+        numpy.testing.assert_allclose(p.grad.detach().numpy(), q.grad.detach().numpy(), rtol=1e-5, atol=1e-5,
                                       err_msg=n)
     for (n, b), (_, c) in zip(ours.named_buffers(), theirs.named_buffers()):
-        numpy.testing.assert_allclose(b.numpy(), c.numpy(), rtol=1e-6, err_msg=n)
+        numpy.testing.assert_allclose(b.detach().numpy(), c.detach().numpy(), rtol=1e-6, err_msg=n)
 
 
 def test_embedding_init_and_from_pretrained():
     distgrad.manual_seed(1)
     emb = nn.Embedding(2000, 50, padding_idx=3)
-    w = emb.weight.numpy()
+    w = emb.weight.detach().numpy()
     assert (w[3] == 0).all()
     assert abs(w.mean()) < 0.01 and abs(w.std() - 1) < 0.01
     table = distgrad.tensor(rand(4, 2, seed=4))
@@ -93,7 +93,7 @@ def test_embedding_init_and_from_pretrained():
 
 def test_dropout2d_module_in_training():
     distgrad.manual_seed(0)
-    y = nn.Dropout2d(p=0.5)(distgrad.ones(4, 8, 2, 2)).numpy()
+    y = nn.Dropout2d(p=0.5)(distgrad.ones(4, 8, 2, 2)).detach().numpy()
     assert set(numpy.unique(y)) == {0.0, 2.0}
 
 
@@ -102,7 +102,7 @@ def test_softmax_module_without_dim_warns_at_the_caller():
     with pytest.warns(UserWarning, match="Implicit dimension choice for softmax") as record:
         out = nn.Softmax()(x)
     assert record[0].filename == __file__
-    numpy.testing.assert_allclose(out.numpy().sum(axis=1), 1.0)
+    numpy.testing.assert_allclose(out.detach().numpy().sum(axis=1), 1.0)
 
 
 # --- containers -----------------------------------------------------------------------------
@@ -208,7 +208,7 @@ def test_traversal_names_as_pytorch():
 def test_call_forwards_keyword_arguments():
     net = Net()
     x = distgrad.ones(1, 4)
-    numpy.testing.assert_allclose(net(x, scale=2.0).numpy(), 2 * net(x).numpy(), rtol=1e-6)
+    numpy.testing.assert_allclose(net(x, scale=2.0).detach().numpy(), 2 * net(x).detach().numpy(), rtol=1e-6)
 
 
 def test_attribute_semantics():
@@ -253,7 +253,7 @@ def test_modes_grads_and_apply():
         net.train("yes")
     net(distgrad.ones(2, 4)).sum().backward()
     net.zero_grad(set_to_none=False)
-    assert all((p.grad.numpy() == 0).all() for p in net.parameters())
+    assert all((p.grad.detach().numpy() == 0).all() for p in net.parameters())
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
     assert not any(p.requires_grad for p in net.requires_grad_(False).parameters())
@@ -281,7 +281,7 @@ def test_deepcopy_and_repr_match_torch():
     net = Net()
     clone = copy.deepcopy(net)
     assert not numpy.shares_memory(clone.head.weight.array, net.head.weight.array)
-    numpy.testing.assert_array_equal(clone.head.weight.numpy(), net.head.weight.numpy())
+    numpy.testing.assert_array_equal(clone.head.weight.detach().numpy(), net.head.weight.detach().numpy())
     if torch is None:
         return
 

@@ -49,7 +49,7 @@ def test_conv2d_input_memory_order_does_not_matter():
         xt, wt = distgrad.tensor(data, requires_grad=True), distgrad.tensor(w, requires_grad=True)
         y = ops.conv2d(xt, wt, distgrad.tensor(b), padding=1)
         y.backward(channels_last(rand(*y.shape, seed=9)))
-        outs.append((y.numpy(), xt.grad, wt.grad))
+        outs.append((y.detach().numpy(), xt.grad, wt.grad))
     for a, c in zip(*outs):
         numpy.testing.assert_allclose(a, c, rtol=1e-6)
 
@@ -59,7 +59,7 @@ def test_conv2d_retain_graph_backward_twice():
     w = distgrad.tensor(rand(3, 2, 3, 3, seed=11), requires_grad=True)
     y = ops.conv2d(x, w, padding=1).sum()
     y.backward(retain_graph=True)
-    first = x.grad.numpy().copy(), w.grad.numpy().copy()
+    first = x.grad.detach().numpy().copy(), w.grad.detach().numpy().copy()
     y.backward()
     numpy.testing.assert_allclose(x.grad, 2 * first[0], rtol=1e-6)
     numpy.testing.assert_allclose(w.grad, 2 * first[1], rtol=1e-6)
@@ -138,8 +138,8 @@ def test_max_pool2d_ties_go_to_the_first_maximum(kernel, stride):
 
 def test_max_pool2d_channels_last_input():
     x = distinct(2, 3, 7, 7, seed=14)
-    a = ops.max_pool2d(distgrad.tensor(x), 3, 2, 1).numpy()
-    b = ops.max_pool2d(distgrad.tensor(channels_last(x)), 3, 2, 1).numpy()
+    a = ops.max_pool2d(distgrad.tensor(x), 3, 2, 1).detach().numpy()
+    b = ops.max_pool2d(distgrad.tensor(channels_last(x)), 3, 2, 1).detach().numpy()
     numpy.testing.assert_array_equal(a, b)
 
 
@@ -186,7 +186,7 @@ def test_softmax_extreme_logits_are_finite_and_match_torch(name):
     t = distgrad.tensor(x, requires_grad=True)
     y = getattr(ops, name)(t, 1)
     y.backward(numpy.ones_like(x))
-    assert numpy.isfinite(y.numpy()).all() and numpy.isfinite(t.grad.numpy()).all()
+    assert numpy.isfinite(y.detach().numpy()).all() and numpy.isfinite(t.grad.detach().numpy()).all()
 
 
 def test_softmax_bad_dim():
@@ -226,7 +226,7 @@ def test_cross_entropy_extreme_logits():
                            lambda a, t: F.cross_entropy(a, t, reduction=reduction), x, target)
     t = distgrad.tensor(x, requires_grad=True)
     loss = ops.cross_entropy(t, target, reduction="none")
-    numpy.testing.assert_allclose(loss.numpy(), [2e4, 0.0, numpy.log(2)], rtol=1e-6)
+    numpy.testing.assert_allclose(loss.detach().numpy(), [2e4, 0.0, numpy.log(2)], rtol=1e-6)
     loss.sum().backward()
     numpy.testing.assert_allclose(t.grad, [[1, -1, 0], [0, 0, 0], [-0.5, 0.5, 0]], atol=1e-6)
 
@@ -315,10 +315,10 @@ def test_batch_norm_running_stats_follow_torch(shape):
                               torch.tensor(w, dtype=torch.float32),
                               torch.tensor(b, dtype=torch.float32), training=training,
                               momentum=0.2)
-            numpy.testing.assert_allclose(y.numpy(), ty.numpy(), rtol=1e-4, atol=1e-5)
-        numpy.testing.assert_allclose(mean.numpy(), tmean.numpy(), rtol=1e-5, atol=1e-6)
-        numpy.testing.assert_allclose(var.numpy(), tvar.numpy(), rtol=1e-5, atol=1e-6)
-        numpy.testing.assert_allclose(mean_array, tmean.numpy(), rtol=1e-5, atol=1e-6)
+            numpy.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-5)
+        numpy.testing.assert_allclose(mean.detach().numpy(), tmean.detach().numpy(), rtol=1e-5, atol=1e-6)
+        numpy.testing.assert_allclose(var.detach().numpy(), tvar.detach().numpy(), rtol=1e-5, atol=1e-6)
+        numpy.testing.assert_allclose(mean_array, tmean.detach().numpy(), rtol=1e-5, atol=1e-6)
     assert mean.array is data  # updated in place, so module buffers stay the same arrays
 
 
@@ -344,20 +344,20 @@ def test_dropout_statistics(p):
     distgrad.manual_seed(0)
     x = distgrad.ones(200, 500, requires_grad=True)
     y = ops.dropout(x, p)
-    zeroed = (y.numpy() == 0).mean()
+    zeroed = (y.detach().numpy() == 0).mean()
     assert abs(zeroed - p) < 0.01
-    assert abs(y.numpy().mean() - 1.0) < 0.02
-    numpy.testing.assert_allclose(numpy.unique(y.numpy()), [0.0, 1 / (1 - p)], rtol=1e-6)
+    assert abs(y.detach().numpy().mean() - 1.0) < 0.02
+    numpy.testing.assert_allclose(numpy.unique(y.detach().numpy()), [0.0, 1 / (1 - p)], rtol=1e-6)
     y.backward(numpy.full(y.shape, 2.0, dtype=numpy.float32))
-    numpy.testing.assert_allclose(x.grad, 2 * y.numpy())
+    numpy.testing.assert_allclose(x.grad, 2 * y.detach().numpy())
 
 
 def test_dropout_is_reproducible_under_manual_seed():
     x = distgrad.ones(50, 40)
     distgrad.manual_seed(7)
-    a, b = ops.dropout(x).numpy(), ops.dropout(x).numpy()
+    a, b = ops.dropout(x).detach().numpy(), ops.dropout(x).detach().numpy()
     distgrad.manual_seed(7)
-    numpy.testing.assert_array_equal(ops.dropout(x).numpy(), a)
+    numpy.testing.assert_array_equal(ops.dropout(x).detach().numpy(), a)
     assert not numpy.array_equal(a, b)
 
 
@@ -366,9 +366,9 @@ def test_dropout_edge_cases():
     assert ops.dropout(x, 0.0) is x
     assert ops.dropout(x, 0.7, training=False) is x
     y = ops.dropout(x, 1.0)
-    assert (y.numpy() == 0).all() and y.dtype == x.dtype
+    assert (y.detach().numpy() == 0).all() and y.dtype == x.dtype
     y.sum().backward()
-    assert (x.grad.numpy() == 0).all()
+    assert (x.grad.detach().numpy() == 0).all()
     for p in (-0.1, 1.5, "0.5"):
         with pytest.raises(ValueError, match=rf"between 0 and 1, but got {p!r}"):
             ops.dropout(x, p)

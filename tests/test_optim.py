@@ -107,7 +107,7 @@ def run_ours(name, options, values, grads, spec=None):
         for p, g in zip(params, step_grads):
             p.grad = None if g is None else g.copy()
         opt.step()
-    return [p.numpy() for p in params], opt, params
+    return [p.detach().numpy() for p in params], opt, params
 
 
 def run_reference(name, options, values, grads, spec=None):
@@ -344,7 +344,7 @@ def test_edits_of_state_arrays_are_used_by_the_next_step(how):
         p.grad = g
     opt.step()
     ref.step(grads[3])
-    assert_params_close([p.numpy() for p in params], ref.params, "the NumPy reference")
+    assert_params_close([p.detach().numpy() for p in params], ref.params, "the NumPy reference")
     assert root(opt.state[params[0]]["exp_avg"]) is root(opt.state[params[1]]["exp_avg"])
 
 

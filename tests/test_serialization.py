@@ -235,7 +235,7 @@ def test_torch_reads_the_same_numbers_through_safetensors_layout():
     theirs.load_state_dict(st.load(buffer.getvalue()))
     x = numpy.random.default_rng(0).standard_normal((2, 4)).astype(numpy.float32)
     numpy.testing.assert_allclose(theirs(torch.from_numpy(x)).detach().numpy(),
-                                  model(distgrad.tensor(x)).numpy(), rtol=1e-6, atol=1e-6)
+                                  model(distgrad.tensor(x)).detach().numpy(), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.skipif(not distgrad.cuda.is_available(), reason="needs a GPU")

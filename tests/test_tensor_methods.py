@@ -27,7 +27,7 @@ def assert_like_torch(ours, theirs, where="result"):
         assert tuple(ours.shape) == tuple(theirs.shape), \
             f"{where}: shape {ours.shape} vs {theirs.shape}"
         assert ours.requires_grad == theirs.requires_grad, f"{where}: requires_grad differs"
-        numpy.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-5, atol=1e-6,
+        numpy.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-5, atol=1e-6,
                                       err_msg=where)
     elif isinstance(theirs, tuple):
         assert isinstance(ours, tuple) and len(ours) == len(theirs), f"{where}: {ours!r}"
@@ -99,7 +99,7 @@ def test_norm_of_zeros_and_ties_matches_torch():
         ours.norm(p, dim=1).sum().backward()
         theirs.norm(p, dim=1).sum().backward()
         expected = theirs.grad if theirs.grad is not None else torch.zeros(2, 3)
-        numpy.testing.assert_allclose(ours.grad.numpy(), expected.numpy(), atol=1e-6, err_msg=f"p={p}")
+        numpy.testing.assert_allclose(ours.grad.detach().numpy(), expected.detach().numpy(), atol=1e-6, err_msg=f"p={p}")
     same_as_torch(lambda lib, x: (x.norm(0), x.norm(p=0, dim=1)), numpy.array(values, numpy.float32))
     with pytest.raises(RuntimeError, match="not supported"):
         distgrad.ones(2, 2).norm("nuc")

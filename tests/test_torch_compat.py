@@ -47,7 +47,7 @@ def test_comparison_rules():
 
     t = torch.tensor([1.0, 2.0])
     assert same(t, t + 1e-7) and not same(t, t + 1e-2)
-    assert not same(t, t.numpy()) and not same(t, t.double()) and not same(t, t[None])
+    assert not same(t, t.detach().numpy()) and not same(t, t.double()) and not same(t, t[None])
     assert not same(t, t.clone().requires_grad_())
     assert same(t.max(0), t.max(0)) and not same(t.max(0), tuple(t.max(0)))
     assert not same(1.0, numpy.float64(1.0)) and not same(1, 1.0) and not same(True, 1)

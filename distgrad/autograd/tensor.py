@@ -179,9 +179,17 @@ class Tensor(TensorMethods):
         return self.array.item()
 
     # --- conversion -----------------------------------------------------------------------
-    def numpy(self):
-        """A host NumPy copy (a view on the CPU) of the data, detached from the graph."""
-        return backend.to_numpy(self.array)
+    def numpy(self, *, force=False):
+        """The data as a NumPy array: a view on the CPU, a host copy of a GPU tensor.
+
+        As in PyTorch, a tensor that requires grad refuses (its values would leave the graph
+        silently): call ``t.detach().numpy()``; ``force=True`` copies to the host in any case.
+        """
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        array = backend.to_numpy(self.array)
+        return array.copy() if force and array is self.array else array
 
     def item(self):
         """The value of a one-element tensor as a Python number."""

@@ -603,11 +603,20 @@ class TensorMethods:
 
     # --- in-place forms of the methods above (outside the graph, as ``add_``) ---------------
     def _assign_(self, out, name):
-        """Write ``out``, computed from this tensor, into its memory and return self."""
+        """Make this tensor hold ``out`` (computed from it) and return self, as PyTorch's
+        in-place operations do. Outside the graph the values go into its memory. A tensor
+        produced by a recorded operation takes ``out``'s array and node instead: the arrays its
+        producer saved for backward keep the values they had (the corruption PyTorch's version
+        counter guards against cannot happen), and backward flows through ``out``'s node."""
         if out.array.dtype.kind in "fc" and self.array.dtype.kind not in "fc":
             raise RuntimeError(f"{name}: result type {_dtype_name(out.dtype)} can't be cast to the "
                                f"desired output type {_dtype_name(self.dtype)}: call .float() first")
-        return self._inplace(lambda v: self.array.__setitem__(Ellipsis, v), out)
+        if self.grad_fn is None:
+            return self._inplace(lambda v: self.array.__setitem__(Ellipsis, v), out)
+        self.array = out.array
+        if out.grad_fn is not None:
+            self.grad_fn = out.grad_fn
+        return self
 
     def relu_(self): return self._assign_(self.relu(), "relu_")
     def sigmoid_(self): return self._assign_(self.sigmoid(), "sigmoid_")

@@ -1,8 +1,8 @@
 """Activation layers: ``ReLU``, ``Sigmoid``, ``Tanh``, ``LeakyReLU``, ``ELU``, ``GELU``, ``SiLU``,
 ``Softplus``, ``Hardtanh``, ``ReLU6``, ``LogSigmoid``, ``PReLU``, and the softmax family.
 
-``inplace`` flags are accepted for PyTorch code (and shown in the repr as PyTorch does); the
-result is always a new tensor, since the graph needs the input's value.
+``inplace=True`` returns the input made to hold the result, as PyTorch does (inside the graph
+the input takes the result's array and node; arrays saved for backward keep their values).
 """
 from .. import backend
 from . import functional as F
@@ -23,21 +23,21 @@ class ReLU(_Elementwise):
     """Elementwise max(x, 0)."""
 
     def forward(self, input):
-        return F.relu(input)
+        return F.relu(input, inplace=self.inplace)
 
 
 class ReLU6(_Elementwise):
     """Elementwise min(max(x, 0), 6)."""
 
     def forward(self, input):
-        return F.relu6(input)
+        return F.relu6(input, inplace=self.inplace)
 
 
 class SiLU(_Elementwise):
     """Elementwise ``x * sigmoid(x)``."""
 
     def forward(self, input):
-        return F.silu(input)
+        return F.silu(input, inplace=self.inplace)
 
 
 class Sigmoid(Module):
@@ -69,7 +69,7 @@ class LeakyReLU(Module):
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, input):
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -83,7 +83,7 @@ class ELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input):
-        return F.elu(input, self.alpha)
+        return F.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -130,7 +130,7 @@ class Hardtanh(Module):
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, input):
-        return F.hardtanh(input, self.min_val, self.max_val)
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self):
         return (f"min_val={self.min_val}, max_val={self.max_val}"

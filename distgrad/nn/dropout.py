@@ -20,7 +20,7 @@ class Dropout(_DropoutNd):
     """Inverted dropout of single elements."""
 
     def forward(self, input):
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
 
 class Dropout1d(_DropoutNd):

@@ -1,8 +1,8 @@
 """``distgrad.nn.functional`` (``F``): the stateless forms of the layers, PyTorch's names.
 
 Everything here is a differentiable op from ``distgrad.ops``; this module gathers them under
-the names PyTorch users reach for, with PyTorch's signatures (``inplace`` flags are accepted,
-and the result is always a new tensor), plus the softmax family's implicit ``dim``.
+the names PyTorch users reach for, with PyTorch's signatures (``inplace=True`` returns the input made to hold the result), plus
+the softmax family's implicit ``dim``.
 """
 import warnings
 
@@ -24,8 +24,9 @@ __all__ = ["adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entr
 
 
 def relu(input, inplace=False):
-    """Elementwise ``max(x, 0)``."""
-    return ops.relu(input)
+    """Elementwise ``max(x, 0)``; ``inplace=True`` makes ``input`` hold the result and
+    returns it."""
+    return input.relu_() if inplace else ops.relu(input)
 
 
 def sigmoid(input):
@@ -40,8 +41,9 @@ def tanh(input):
 
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)`` (the
-    identity when not ``training``)."""
-    return ops.dropout(input, p, training)
+    identity when not ``training``); ``inplace=True`` makes ``input`` hold the result."""
+    out = ops.dropout(input, p, training)
+    return input._assign_(out, "dropout_") if inplace and out is not input else out
 
 
 def _implicit_dim(name, ndim, stacklevel):

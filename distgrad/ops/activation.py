@@ -146,15 +146,21 @@ def _channel_shape(ndim, count):
     return (1, count) + (1,) * (ndim - 2)
 
 
+def in_place(input, out, inplace, name):
+    """``out``, or with ``inplace`` the input made to hold it (``Tensor._assign_``), as
+    PyTorch's ``inplace=True`` returns the input modified."""
+    return input._assign_(out, name) if inplace else out
+
+
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    """``x`` where positive, ``negative_slope * x`` elsewhere. ``inplace`` is accepted for
-    PyTorch code; the result is always a new tensor."""
-    return LeakyReLU.apply(input, negative_slope=float(negative_slope))
+    """``x`` where positive, ``negative_slope * x`` elsewhere."""
+    return in_place(input, LeakyReLU.apply(input, negative_slope=float(negative_slope)), inplace,
+                    "leaky_relu_")
 
 
 def elu(input, alpha=1.0, inplace=False):
     """``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere."""
-    return ELU.apply(input, alpha=float(alpha))
+    return in_place(input, ELU.apply(input, alpha=float(alpha)), inplace, "elu_")
 
 
 def gelu(input, approximate="none"):
@@ -167,7 +173,7 @@ def gelu(input, approximate="none"):
 
 def silu(input, inplace=False):
     """``x * sigmoid(x)`` (also called swish)."""
-    return SiLU.apply(input)
+    return in_place(input, SiLU.apply(input), inplace, "silu_")
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -179,12 +185,13 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """Clamp to ``[min_val, max_val]``; the gradient is 0 outside and at the bounds."""
     if min_val > max_val:
         raise ValueError(f"hardtanh got min_val={min_val} > max_val={max_val}")
-    return Hardtanh.apply(input, min_val=min_val, max_val=max_val)
+    return in_place(input, Hardtanh.apply(input, min_val=min_val, max_val=max_val), inplace,
+                    "hardtanh_")
 
 
 def relu6(input, inplace=False):
     """``min(max(x, 0), 6)``."""
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def logsigmoid(input):

@@ -42,7 +42,7 @@ def check_against_one_process(comm, device, timeline=None, **ddp_options):
         train(ddp, opt_ddp, x[part], y[part], device)
     for (name, p), q in zip(ddp.named_parameters(), ref.parameters()):
         assert p.device == device
-        numpy.testing.assert_allclose(p.numpy(), q.data, rtol=1e-4, atol=1e-5, err_msg=name)
+        numpy.testing.assert_allclose(p.detach().numpy(), q.data, rtol=1e-4, atol=1e-5, err_msg=name)
     return ddp
 
 

@@ -91,7 +91,7 @@ def build_parser():
                    help="on a NaN/inf gradient on any rank: stop (exit 4), skip the step, or "
                    "do not check")
     t.add_argument("--max-skips", type=_positive(int), default=5, metavar="K",
-                   help="with --on-nonfinite skip: stop after K skipped steps in a row")
+                   help="with --on-nonfinite skip: stop (exit 4) at the K-th non-finite step in a row")
     t.add_argument("--metrics", default=None, metavar="FILE", help="JSON lines of step and epoch metrics")
     t.add_argument("--log-every", type=_positive(int), default=10, metavar="N",
                    help="steps between loss readings (each one waits for the device)")

@@ -22,7 +22,7 @@ EXIT_CODES = (
     (EXIT_WATCHDOG, "a rank waited in a collective longer than --watchdog-timeout; the message "
                     "names the ranks that did not arrive"),
     (EXIT_NONFINITE, "a non-finite gradient stopped the run (--on-nonfinite stop, or more than "
-                     "--max-skips skipped steps in a row); no non-finite checkpoint is written"),
+                     "--max-skips non-finite steps in a row); no non-finite checkpoint is written"),
     (EXIT_PREEMPTED, "stopped by SIGTERM, SIGINT or SIGUSR1 after finishing the current step "
                      "and writing a checkpoint: run again with --resume (EX_TEMPFAIL)"),
 )

@@ -300,9 +300,9 @@ def _train(args, stops):
                 what = (f"non-finite gradient (NaN or inf) in step {step + 1} (epoch {epoch + 1}),"
                         f" first in parameter {name!r}"
                         + (" (the parameter itself is non-finite)" if param_bad else ""))
-                if args.on_nonfinite == "stop" or skipped_in_a_row > args.max_skips:
+                if args.on_nonfinite == "stop" or skipped_in_a_row >= args.max_skips:
                     why = ("--on-nonfinite stop" if args.on_nonfinite == "stop" else
-                           f"{skipped_in_a_row} skipped steps in a row, more than --max-skips "
+                           f"{skipped_in_a_row} non-finite steps in a row, --max-skips "
                            f"{args.max_skips}")
                     good = (f"last good checkpoint: {last_checkpoint}" if last_checkpoint else
                             "no checkpoint was written" + ("" if args.checkpoint_dir else
@@ -311,9 +311,11 @@ def _train(args, stops):
                     metrics.close()
                     board.close()
                     if rank == 0:
+                        hint = ("" if args.on_nonfinite == "skip" else
+                                ", or pass --on-nonfinite skip to skip such steps")
                         print(f"distgrad train: error: {what}; stopped ({why}) without applying "
-                              f"it; {good}. Lower --lr, set --grad-clip, or pass --on-nonfinite "
-                              "skip", file=sys.stderr, flush=True)
+                              f"it; {good}. Lower --lr or set --grad-clip{hint}",
+                              file=sys.stderr, flush=True)
                     dist.destroy_process_group()
                     return EXIT_NONFINITE
                 warn(f"{what}: step skipped ({skipped_in_a_row} in a row)")

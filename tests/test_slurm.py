@@ -200,13 +200,13 @@ def _job_field(env, job, name):
 
 
 def test_time_limited_job_finishes_through_requeues_bitwise(cluster, tmp_path):
-    """A CNN job with a 1-minute limit and more training than that (1,080 steps, 60-90 s
+    """A CNN job with a 1-minute limit and more training than that (1,200 steps, 70-80 s
     here): SIGUSR1 before the limit makes the ranks checkpoint and exit 75, the job requeues
     itself and resumes, as often as needed; its final parameters equal an uninterrupted run's
     bit for bit."""
     import numpy
-    args = ["--dataset", "synthetic", "--epochs", "2", "--batch-size", "32",
-            "--train-samples", "34560", "--test-samples", "64"]
+    args = ["--dataset", "synthetic", "--epochs", "2", "--batch-size", "64",
+            "--train-samples", "76800", "--test-samples", "64"]
     reference = tmp_path / "reference.npz"
     local = {k: v for k, v in os.environ.items()
              if not k.startswith(("SLURM_", "PMI", "DISTGRAD_"))}
@@ -220,8 +220,8 @@ def test_time_limited_job_finishes_through_requeues_bitwise(cluster, tmp_path):
     env = {k: v for k, v in cluster.items()
            if not k.startswith(("DISTGRAD_", "MPIR_CVAR_")) and k != "CUDA_VISIBLE_DEVICES"}
     run_dir, log = tmp_path / "run", tmp_path / "job.out"
-    env.update(DISTGRAD_DATASET="synthetic", DISTGRAD_EPOCHS="2", DISTGRAD_BATCH_SIZE="32",
-               DISTGRAD_ARGS=f"--train-samples 34560 --test-samples 64 --log-every 50 "
+    env.update(DISTGRAD_DATASET="synthetic", DISTGRAD_EPOCHS="2", DISTGRAD_BATCH_SIZE="64",
+               DISTGRAD_ARGS=f"--train-samples 76800 --test-samples 64 --log-every 50 "
                              f"--save-model {run_dir}/model.npz",
                DISTGRAD_VENV=sys.prefix, DISTGRAD_RUN_DIR=str(run_dir))
     submit = subprocess.run(["sbatch", "--parsable", "--nodes=2", "--ntasks-per-node=1",
@@ -247,7 +247,7 @@ def test_time_limited_job_finishes_through_requeues_bitwise(cluster, tmp_path):
     assert int(restarts) >= 1, f"the job was never requeued:\n{text}"
     assert "stopped by SIGUSR1 after step" in text and "requeueing job" in text, text
     assert re.search(r"^resumed from step \d+", text, re.M), text
-    assert re.search(r"^done: 1080 steps", text, re.M), text
+    assert re.search(r"^done: 1200 steps", text, re.M), text
     with numpy.load(reference) as a, numpy.load(run_dir / "model.npz") as b:
         assert sorted(a.files) == sorted(b.files)
         for k in a.files:

@@ -125,6 +125,16 @@ class PeerChannel:
             self.comm.recv(source=source, tag=self.QUERY)
             self._send(status(), source, self.REPLY)
 
+    def close(self):
+        """Free the duplicate communicator (MPI offers a limited number of them)."""
+        if self.comm is not None:
+            for request in self._sent:
+                if not request.Test():
+                    request.Cancel()
+            self._sent = []
+            self.comm.Free()
+            self.comm = None
+
     def ask(self, status, grace):
         """Every other rank's status (None: no answer within ``grace`` seconds), answering
         queries meanwhile so that ranks whose watchdogs fire together all get answers."""
@@ -187,6 +197,8 @@ class Watchdog:
         """Stop the watchdog thread (``destroy_process_group`` calls this)."""
         self._stop.set()
         self._thread.join()
+        if self.peers is not None:
+            self.peers.close()
 
     def status(self):
         """What this rank is doing, as other ranks' watchdogs are told: ``(collectives begun,

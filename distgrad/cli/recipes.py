@@ -3,6 +3,8 @@
 The recipes reach Fashion-MNIST's targets in 3 epochs at 1 and 2 ranks (CNN >= 91%, MLP >= 86%;
 figures in BENCHMARKS.md); a flag given on the command line overrides its part of the recipe.
 """
+import textwrap
+
 from ..distributed.abort import EXIT_EXCEPTION, EXIT_WATCHDOG
 
 RECIPES = {
@@ -21,8 +23,8 @@ EXIT_CODES = (
     (EXIT_USAGE, "settings, data, output paths or checkpoints that cannot work (nothing trained)"),
     (EXIT_WATCHDOG, "a rank waited in a collective longer than --watchdog-timeout; the message "
                     "names the ranks that did not arrive"),
-    (EXIT_NONFINITE, "a non-finite gradient stopped the run (--on-nonfinite stop, or more than "
-                     "--max-skips non-finite steps in a row); no non-finite checkpoint is written"),
+    (EXIT_NONFINITE, "a non-finite gradient stopped the run (--on-nonfinite stop, or with skip "
+                     "the --max-skips-th such step in a row); no non-finite checkpoint is written"),
     (EXIT_PREEMPTED, "stopped by SIGTERM, SIGINT or SIGUSR1 after finishing the current step "
                      "and writing a checkpoint: run again with --resume (EX_TEMPFAIL)"),
 )
@@ -50,5 +52,6 @@ def epilog():
     lines.append("  (Fashion-MNIST, 3 epochs, 1 or 2 ranks: CNN >= 91%, MLP >= 86%)")
     lines.append("")
     lines.append("exit codes:")
-    lines += [f"  {code:>3}  {text}" for code, text in EXIT_CODES]
+    lines += [textwrap.fill(text, 78, initial_indent=f"  {code:>3}  ", subsequent_indent=" " * 7)
+              for code, text in EXIT_CODES]
     return "\n".join(lines)

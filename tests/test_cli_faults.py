@@ -1,7 +1,6 @@
 """`distgrad train` under faults, as subprocesses (under mpiexec for 2 ranks) with timeouts:
 divergence, stop signals, corrupt or edited checkpoints, changed settings on resume, outputs
 that cannot be written, leftovers of crashed writes. Synthetic data, a few dozen steps each."""
-import json
 import os
 import signal
 import struct

@@ -180,14 +180,15 @@ def _restore(args, model, opt, loader, rank, world_size, say, warn):
 
 def _first_nonfinite(model):
     """Name of the first parameter whose averaged gradient (the same on every rank) holds
-    NaN/inf, and whether the parameter itself does."""
+    NaN/inf, and whether the parameter itself does; ``(None, False)`` when only a rank's loss
+    was non-finite."""
     for name, p in model.named_parameters():
         if p.grad is not None and not numpy.isfinite(backend.to_numpy(p.grad.array)).all():
             return name, not numpy.isfinite(backend.to_numpy(p.array)).all()
     for name, p in model.named_parameters():
         if not numpy.isfinite(backend.to_numpy(p.array)).all():
             return name, True
-    return "(unknown)", False
+    return None, False    # only a loss was non-finite
 
 
 def run(args):
@@ -273,6 +274,7 @@ def _train(args, stops):
             last_checkpoint = _save(args, model, opt, sched, loader, step, epoch, rank, world_size)
 
     micro = args.batch_size
+    host_loss = device == "cpu"
     test_loss = accuracy = 0.0
     loss_value = float("nan")
     total_time = total_samples = 0.0
@@ -289,6 +291,11 @@ def _train(args, stops):
                 with contextlib.nullcontext() if sync else ddp.no_sync():
                     loss = F.cross_entropy(ddp(x[k * micro:(k + 1) * micro]),
                                            y[k * micro:(k + 1) * micro]) / args.accumulate
+                    # A non-finite loss nearly always makes its gradients non-finite; the
+                    # exception (logits near float32's limit) is caught here, on the CPU
+                    # where reading the loss costs nothing (on a GPU it would wait).
+                    if guard and host_loss and not numpy.isfinite(loss.array).all():
+                        ddp.reducer.mark_nonfinite()
                     loss.backward()
                 loss_sum = loss_sum + loss.array  # stays on the device: no sync per step
             if guard and not ddp.last_step_finite:
@@ -299,7 +306,9 @@ def _train(args, stops):
                 skipped_in_a_row += 1
                 what = (f"non-finite gradient (NaN or inf) in step {step + 1} (epoch {epoch + 1}),"
                         f" first in parameter {name!r}"
-                        + (" (the parameter itself is non-finite)" if param_bad else ""))
+                        + (" (the parameter itself is non-finite)" if param_bad else "")
+                        if name else f"non-finite loss in step {step + 1} (epoch {epoch + 1}) "
+                        "on at least one rank, with finite gradients")
                 if args.on_nonfinite == "stop" or skipped_in_a_row >= args.max_skips:
                     why = ("--on-nonfinite stop" if args.on_nonfinite == "stop" else
                            f"{skipped_in_a_row} non-finite steps in a row, --max-skips "

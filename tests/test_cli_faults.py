@@ -273,3 +273,22 @@ def test_plot_names_the_run_and_smooths_the_loss():
     records = [{"kind": "run", "model": "cnn", "world_size": 2, "batch_size": 32,
                 "dataset": "fashion-mnist"}]
     assert run_title(records) == "cnn, 2 ranks, batch 32/rank (fashion-mnist)"
+
+
+def test_metrics_after_a_resume_hold_no_step_twice(tmp_path):
+    from distgrad.cli.metrics import MetricsWriter
+    path = tmp_path / "m.jsonl"
+    writer = MetricsWriter(str(path), say=lambda msg: None)
+    for step in (10, 20, 30):
+        writer.write(kind="step", step=step, loss=1.0)
+    writer.write(kind="epoch", step=30, epoch=1, test_accuracy=0.5)
+    writer.write(kind="step", step=40, loss=1.0)
+    writer.close()
+    said = []
+    # Resumed from a checkpoint of step 30 taken before epoch 1 was evaluated: the resumed run
+    # writes the epoch record and step 40 again.
+    MetricsWriter(str(path), resume_step=30, repeat_epoch=True, say=said.append).close()
+    assert [(r["kind"], r["step"]) for r in read_metrics(path)] == [("step", 10), ("step", 20),
+                                                                    ("step", 30)]
+    assert said == [f"metrics: dropped 2 record(s) of {path} written after step 30, which "
+                    "this run repeats"]

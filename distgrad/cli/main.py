@@ -94,7 +94,8 @@ def build_parser():
                    help="with --on-nonfinite skip: stop (exit 4) at the K-th non-finite step in a row")
     t.add_argument("--metrics", default=None, metavar="FILE", help="JSON lines of step and epoch metrics")
     t.add_argument("--log-every", type=_positive(int), default=10, metavar="N",
-                   help="steps between loss readings (each one waits for the device)")
+                   help="steps between loss readings (each one waits for the device) and "
+                   "between the ranks' checks for a stop signal")
     t.add_argument("--plot", default=None, metavar="FILE.png", help="loss and accuracy curves (matplotlib)")
     t.add_argument("--tensorboard", default=None, metavar="DIR",
                    help="TensorBoard event files: loss, accuracy, lr, samples/s, communication "

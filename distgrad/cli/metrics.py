@@ -12,18 +12,20 @@ class MetricsWriter:
     Each line is flushed as it is written, so a killed run keeps everything up to its last
     step. A run resumed at step ``resume_step`` first drops the records written after that
     step (a killed run wrote them, and the resumed run writes them again), so no step appears
-    twice. A new run never silently truncates an existing file: it moves it to
+    twice; with ``repeat_epoch`` also the epoch record at ``resume_step`` (the resumed run
+    evaluates that epoch again). A new run never silently truncates an existing file: it moves it to
     ``<path>.prev`` and ``say``s so.
     """
 
-    def __init__(self, path, enabled=True, resume_step=None, say=print):
+    def __init__(self, path, enabled=True, resume_step=None, say=print, repeat_epoch=False):
         self.path = path if enabled else None
         self._file = None
         if not self.path:
             return
         old = read_metrics(path) if os.path.exists(path) else []
         if resume_step is not None:
-            kept = [r for r in old if r.get("step", 0) <= resume_step]
+            kept = [r for r in old if r.get("step", 0) < resume_step or (
+                r.get("step", 0) == resume_step and not (repeat_epoch and r.get("kind") == "epoch"))]
             if len(kept) != len(old):
                 write_atomic(path, lambda f: f.write("".join(
                     json.dumps(r) + "\n" for r in kept).encode()))

@@ -25,8 +25,8 @@ EXIT_CODES = (
                     "names the ranks that did not arrive"),
     (EXIT_NONFINITE, "a non-finite gradient stopped the run (--on-nonfinite stop, or with skip "
                      "the --max-skips-th such step in a row); no non-finite checkpoint is written"),
-    (EXIT_PREEMPTED, "stopped by SIGTERM, SIGINT or SIGUSR1 after finishing the current step "
-                     "and writing a checkpoint: run again with --resume (EX_TEMPFAIL)"),
+    (EXIT_PREEMPTED, "stopped by SIGTERM, SIGINT or SIGUSR1 (at the next --log-every step) "
+                     "after writing a checkpoint: run again with --resume (EX_TEMPFAIL)"),
 )
 
 

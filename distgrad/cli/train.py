@@ -256,8 +256,11 @@ def _train(args, stops):
                 sched.step()
         if resumed:
             last_checkpoint = os.path.join(args.checkpoint_dir, f"checkpoint-{step:09d}.json")
+    # A checkpoint taken at an epoch's last step but before its evaluation repeats that
+    # evaluation: its epoch record, if a killed run wrote it, is dropped as well.
     metrics = MetricsWriter(args.metrics, enabled=rank == 0,
-                            resume_step=step if resumed else None, say=say)
+                            resume_step=step if resumed else None, say=say,
+                            repeat_epoch=loader.state_dict()["batches_yielded"] >= steps_per_epoch)
     board = TensorBoardWriter(args.tensorboard, enabled=rank == 0,
                               purge_step=step if resumed else None)
     metrics.write(kind="run", model=args.model, dataset=args.dataset, world_size=world_size,
@@ -268,8 +271,10 @@ def _train(args, stops):
         f"{steps_per_epoch} steps/epoch, {args.optimizer} lr {args.lr} ({args.lr_schedule}, "
         f"{args.warmup_steps} warm-up steps)")
 
-    def save(epoch):
+    def save(epoch, unless_saved=False):
         nonlocal last_checkpoint
+        if unless_saved and (last_checkpoint or "").endswith(f"checkpoint-{step:09d}.json"):
+            return
         if args.checkpoint_dir:
             last_checkpoint = _save(args, model, opt, sched, loader, step, epoch, rank, world_size)
 
@@ -338,7 +343,8 @@ def _train(args, stops):
             sched.step()
             step += 1
             epoch_samples += len(y) * world_size
-            if step % args.log_every == 0 or i == steps_per_epoch:
+            reading = step % args.log_every == 0 or i == steps_per_epoch
+            if reading:
                 loss_value = float(loss_sum)
                 rate = epoch_samples / (time.perf_counter() - start)
                 lr = sched.get_last_lr()[0]
@@ -352,7 +358,9 @@ def _train(args, stops):
                               exposed_seconds=stats.exposed_seconds)
             if args.checkpoint_dir and args.checkpoint_every and step % args.checkpoint_every == 0:
                 save(epoch)
-            signum = stops.agreed(world_size)
+            # The ranks agree on stopping where they wait for the device anyway (loss
+            # readings, epoch ends): a 4-byte all-reduce every --log-every steps, not every step.
+            signum = stops.agreed(world_size) if reading or world_size == 1 else 0
             if signum:
                 progress.close()
                 return _preempted(args, signum, step, epoch if i < steps_per_epoch else epoch + 1,
@@ -390,7 +398,7 @@ def _train(args, stops):
 
 def _preempted(args, signum, step, epoch, save, metrics, board, say, last_checkpoint):
     """Every rank stops after the same step: checkpoint, say how to continue, exit 75."""
-    save(epoch)
+    save(epoch, unless_saved=True)
     metrics.write(kind="stop", step=step, reason=signal_name(signum))
     metrics.close()
     board.close()

@@ -12,7 +12,7 @@ import numpy
 import distgrad
 import distgrad.distributed as dist
 from distgrad import nn
-from distgrad.data import DataLoader, DistributedEvalSampler, DistributedSampler, Normalize, datasets
+from distgrad.data import DataLoader, DistributedEvalSampler, DistributedSampler, datasets, transforms
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
@@ -25,10 +25,11 @@ args = parser.parse_args()
 dist.init_process_group()  # MPI under mpiexec/srun, a single process otherwise
 rank, world_size = dist.get_rank(), dist.get_world_size()
 
-Dataset, stats = {"mnist": (datasets.MNIST, (0.1307, 0.3081)),
-                  "fashion-mnist": (datasets.FashionMNIST, (0.2860, 0.3530))}[args.dataset]
-train_set = Dataset(args.data_dir, train=True, transform=Normalize(*stats))
-test_set = Dataset(args.data_dir, train=False, transform=Normalize(*stats))
+Dataset, (mean, std) = {"mnist": (datasets.MNIST, (0.1307, 0.3081)),
+                         "fashion-mnist": (datasets.FashionMNIST, (0.2860, 0.3530))}[args.dataset]
+transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((mean,), (std,))])
+train_set = Dataset(args.data_dir, train=True, transform=transform)
+test_set = Dataset(args.data_dir, train=False, transform=transform)
 
 # Each rank sees its own shard of every epoch's permutation; the test set is split so each
 # sample is evaluated exactly once.

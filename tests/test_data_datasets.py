@@ -1,19 +1,19 @@
 """MNIST-style data sets: search order, size and checksum checks, downloads from mirrors (served
 from local files, never the network) and the one clear error when the files are nowhere."""
-import contextlib
 import gzip
 import hashlib
 import os
 import socket
 import sys
-import types
+import threading
 
 import numpy
 import pytest
 
-from distgrad.data import datasets, download
+from distgrad import Tensor
+from distgrad.data import DataLoader, datasets, download, transforms
 from distgrad.data.datasets import MNIST, DatasetNotFoundError, FashionMNIST
-from distgrad.data.download import ChecksumError, Resource, download_guard
+from distgrad.data.download import ChecksumError, Resource, download_lock
 from distgrad.data.idx import IDXError, encode_idx, write_idx
 
 SIZES = {"train": 12, "t10k": 5}
@@ -81,17 +81,53 @@ def test_loads_images_and_labels(tmp_path, split, gz):
     assert image.shape == (1, 28, 28) and int(label) == labels[3] and len(ds) == SIZES[split]
 
 
-def test_transform_is_applied_to_the_whole_array(tmp_path):
+def test_items_are_what_torchvision_gives_after_to_tensor(tmp_path):
+    _write(tmp_path / "d")
+    ds = Tiny(root=tmp_path / "d", download=False)
+    images, labels = _arrays("train")
+    image, label = ds[5]
+    assert isinstance(image, Tensor) and image.shape == (1, 28, 28) and image.dtype == numpy.float32
+    assert type(label) is int and label == labels[5]
+    assert numpy.array_equal(image.numpy()[0], images[5].astype(numpy.float32) / numpy.float32(255))
+
+
+def test_to_tensor_and_normalize_apply_to_the_whole_array_once(tmp_path):
+    _write(tmp_path / "d")
+    transform = transforms.Compose([transforms.ToTensor(),
+                                    transforms.Normalize((0.1307,), (0.3081,))])
+    ds = Tiny(root=tmp_path / "d", download=False, transform=transform)
+    images = _arrays("train")[0]
+    assert ds.arrays is not None and ds.arrays[0] is ds.data  # the loader's one-gather path
+    for i in (0, 7):
+        assert numpy.array_equal(ds[i][0].numpy(), transform(images[i]).numpy())
+    x, y = next(iter(DataLoader(ds, batch_size=12)))
+    assert numpy.array_equal(x.numpy(), numpy.stack([transform(im).numpy() for im in images]))
+    assert y.dtype == numpy.int64
+
+
+def test_other_transforms_run_per_sample_on_the_raw_image(tmp_path):
     calls = []
 
-    def halve(x):
-        calls.append(x.shape)
-        return x / 2
+    def halve(image):
+        calls.append((image.shape, image.dtype))
+        return transforms.ToTensor()(image) / 2
 
     _write(tmp_path / "d")
-    ds = Tiny(root=tmp_path / "d", download=False, transform=halve)
-    assert calls == [(12, 1, 28, 28)]
-    assert numpy.allclose(ds.data[:, 0] * 2, _arrays("train")[0] / 255.0)
+    ds = Tiny(root=tmp_path / "d", download=False, transform=halve, target_transform=lambda t: -t)
+    assert calls == [] and ds.arrays is None
+    image, label = ds[3]
+    assert calls == [((28, 28), numpy.uint8)]
+    images, labels = _arrays("train")
+    assert numpy.array_equal(image.numpy()[0] * 2, images[3] / numpy.float32(255))
+    assert label == -int(labels[3])
+    x, y = list(DataLoader(ds, batch_size=5))[-1]  # the generic per-sample path, collated
+    assert x.shape == (2, 1, 28, 28) and y.tolist() == [-int(v) for v in labels[10:]]
+
+
+def test_a_bare_normalize_says_to_put_to_tensor_first(tmp_path):
+    _write(tmp_path / "d")
+    with pytest.raises(TypeError, match=r"put ToTensor\(\) before it"):
+        Tiny(root=tmp_path / "d", download=False, transform=transforms.Normalize(0.5, 0.5))
 
 
 def test_search_order_root_then_env_then_cache_then_system(tmp_path, monkeypatch):
@@ -302,53 +338,38 @@ def test_downloaded_gz_round_trips(tmp_path, monkeypatch, offline_opener):
     assert kept == served and gzip.decompress(kept)[:4] == b"\x00\x00\x08\x03"
 
 
-class FakeGroup(types.ModuleType):
-    def __init__(self, local_rank, events):
-        super().__init__("distgrad.distributed")
-        self.local_rank, self.events = local_rank, events
+def test_download_lock_lets_one_process_download_at_a_time(tmp_path):
+    order = []
 
-    def is_initialized(self):
-        return True
+    def other():
+        with download_lock(str(tmp_path), "Tiny"):
+            order.append("second")
 
-    def get_local_rank(self):
-        return self.local_rank
-
-    def barrier(self):
-        self.events.append("barrier")
-
-
-@pytest.mark.parametrize("fail", [False, True])
-def test_download_guard_local_rank_zero_downloads_then_releases(monkeypatch, fail):
-    events = []
-    monkeypatch.setitem(sys.modules, "distgrad.distributed", FakeGroup(0, events))
-    with pytest.raises(RuntimeError) if fail else contextlib.nullcontext():
-        with download_guard() as may_download:
-            events.append(f"body {may_download}")
-            if fail:
-                raise RuntimeError("mirror down")
-    assert events == ["body True", "barrier"]
+    with download_lock(str(tmp_path), "Tiny"):
+        waiter = threading.Thread(target=other)
+        waiter.start()
+        waiter.join(0.3)
+        assert waiter.is_alive()  # blocked while this holder downloads
+        order.append("first")
+    waiter.join(5)
+    assert order == ["first", "second"]
 
 
-def test_download_guard_other_ranks_wait_first(monkeypatch):
-    events = []
-    monkeypatch.setitem(sys.modules, "distgrad.distributed", FakeGroup(1, events))
-    with download_guard() as may_download:
-        events.append(f"body {may_download}")
-    assert events == ["barrier", "body False"]
+def test_a_dataset_built_inside_a_process_group_uses_no_collective(tmp_path, monkeypatch,
+                                                                   offline_opener):
+    import distgrad.distributed as dist
 
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a data set called a collective")
 
-def test_download_guard_without_a_group():
-    with download_guard() as may_download:
-        assert may_download
-
-
-def test_non_zero_local_rank_never_downloads(tmp_path, monkeypatch, offline_opener):
-    events = []
-    monkeypatch.setitem(sys.modules, "distgrad.distributed", FakeGroup(1, events))
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)
+    for name in ("barrier", "all_gather_object", "broadcast_object", "all_reduce", "broadcast"):
+        monkeypatch.setattr(dist, name, forbidden)
+    for name in ("barrier", "allgather_obj", "bcast_obj", "allreduce", "bcast"):
+        monkeypatch.setattr(dist.SingleCommunicator, name, forbidden)
     monkeypatch.setattr(Tiny, "mirrors", (_serve(tmp_path / "mirror"),))
-    with pytest.raises(DatasetNotFoundError, match="local rank 0 of this node was to download"):
-        Tiny(root=tmp_path / "root")
-    assert events == ["barrier"] and not os.path.exists(tmp_path / "root")
+    assert len(Tiny(root=tmp_path / "root")) == SIZES["train"]  # downloads, then
+    assert len(Tiny(root=tmp_path / "root")) == SIZES["train"]  # finds the files
 
 
 def test_normalisation_constants_are_published():

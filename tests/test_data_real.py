@@ -5,7 +5,7 @@ import urllib.error
 import numpy
 import pytest
 
-from distgrad.data import DatasetNotFoundError, Normalize, download
+from distgrad.data import DatasetNotFoundError, download, transforms
 from distgrad.data.datasets import MNIST, FashionMNIST
 
 DATA = os.environ.get("DISTGRAD_DATA")
@@ -46,7 +46,9 @@ def test_fashion_mnist_train_and_test():
 def test_mnist_test_split_normalised():
     test = MNIST(train=False, download=False, verify=True)
     _check(test, 10000, MNIST_TEST_COUNTS)
-    normalised = MNIST(train=False, download=False, transform=Normalize(MNIST.mean, MNIST.std))
+    transform = transforms.Compose([transforms.ToTensor(),
+                                    transforms.Normalize((MNIST.mean,), (MNIST.std,))])
+    normalised = MNIST(train=False, download=False, transform=transform)
     expected = (test.data - numpy.float32(MNIST.mean)) / numpy.float32(MNIST.std)
     assert numpy.array_equal(normalised.data, expected)
 
@@ -59,3 +61,24 @@ def test_mnist_train_is_not_kept_offline_and_says_so(download_allowed):
     assert os.path.join(DATA, "mnist") + "  ($DISTGRAD_DATA): no train-images-idx3-ubyte" in message
     assert "curl -fLO https://ossci-datasets.s3.amazonaws.com/mnist/train-images-idx3-ubyte.gz" \
         in message
+
+
+def test_the_pytorch_mnist_example_pipeline_gives_torchvisions_numbers():
+    """``datasets.MNIST(root, train=False, download=True, transform=Compose([ToTensor(),
+    Normalize((0.1307,), (0.3081,))]))`` as PyTorch's MNIST example writes it."""
+    torch = pytest.importorskip("torch")
+    from distgrad.data import DataLoader
+    from distgrad.data.idx import read_idx
+    transform = transforms.Compose([transforms.ToTensor(),
+                                    transforms.Normalize((0.1307,), (0.3081,))])
+    test = MNIST(DATA, train=False, download=True, transform=transform)
+    raw = read_idx(os.path.join(DATA, "mnist", "t10k-images-idx3-ubyte.gz"))
+    labels = read_idx(os.path.join(DATA, "mnist", "t10k-labels-idx1-ubyte.gz"))
+    # torchvision: PIL image -> ToTensor (float32, / 255) -> Normalize (sub_, div_ in float32).
+    theirs = torch.from_numpy(raw[:1000].copy()).unsqueeze(1).to(torch.float32).div(255)
+    theirs = theirs.sub_(torch.tensor([0.1307])).div_(torch.tensor([0.3081]))
+    image, label = test[3]
+    assert image.shape == (1, 28, 28) and label == int(labels[3]) and type(label) is int
+    assert numpy.array_equal(image.numpy(), theirs[3].numpy())
+    x, y = next(iter(DataLoader(test, batch_size=1000)))
+    assert numpy.array_equal(x.numpy(), theirs.numpy()) and y.tolist() == labels[:1000].tolist()

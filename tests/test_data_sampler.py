@@ -1,13 +1,11 @@
 """Samplers: shards that are disjoint, cover the data, have equal lengths, reshuffle per epoch."""
-import sys
-import types
 
 import numpy
 import pytest
 
 from distgrad import backend
-from distgrad.data import (ArrayDataset, DataLoader, DistributedEvalSampler, DistributedSampler,
-                           RandomSampler, SequentialSampler, shard_indices)
+from distgrad.data import (ArrayDataset, BatchSampler, DataLoader, DistributedEvalSampler,
+                           DistributedSampler, RandomSampler, SequentialSampler, shard_indices)
 
 SIZES = [0, 1, 2, 5, 13, 17, 64, 101]
 RANKS = range(1, 8)
@@ -82,25 +80,25 @@ def test_distributed_sampler_rejects_bad_rank():
 
 @pytest.fixture
 def fake_group(monkeypatch):
-    dist = types.ModuleType("distgrad.distributed")
-    dist.is_initialized = lambda: True
-    dist.get_world_size = lambda: 3
-    dist.get_rank = lambda: 2
-    monkeypatch.setitem(sys.modules, "distgrad.distributed", dist)
+    import distgrad.distributed as dist
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(dist, "get_world_size", lambda: 3)
+    monkeypatch.setattr(dist, "get_rank", lambda: 2)
     return dist
 
 
-def test_defaults_come_from_the_process_group(fake_group):
+def test_defaults_come_from_the_process_group(fake_group, monkeypatch):
     sampler = DistributedSampler(range(10))
     assert (sampler.num_replicas, sampler.rank) == (3, 2)
     assert (DistributedEvalSampler(range(10)).indices() == [7, 8, 9]).all()
-    fake_group.is_initialized = lambda: False
+    monkeypatch.setattr(fake_group, "is_initialized", lambda: False)
     sampler = DistributedSampler(range(10))
     assert (sampler.num_replicas, sampler.rank) == (1, 0)
 
 
 def test_defaults_without_a_process_group(monkeypatch):
-    monkeypatch.delitem(sys.modules, "distgrad.distributed", raising=False)
+    import distgrad.distributed as dist
+    monkeypatch.setattr(dist, "is_initialized", lambda: False)
     sampler = DistributedSampler(range(10), shuffle=False)
     assert (sampler.num_replicas, sampler.rank) == (1, 0)
     assert sampler.indices().tolist() == list(range(10))
@@ -146,3 +144,32 @@ def test_ranks_together_see_the_one_process_global_batch(replicas):
         for global_batch, *local in steps:
             assert sorted(global_batch[0].tolist()) == sorted(numpy.concatenate(
                 [x for (x,) in local]).tolist())
+
+
+def test_random_sampler_replacement_and_num_samples():
+    with_replacement = RandomSampler(range(5), replacement=True, num_samples=12, seed=0)
+    drawn = with_replacement.indices()
+    assert len(with_replacement) == 12 and len(drawn) == 12 and drawn.max() < 5
+    assert len(set(drawn.tolist())) < 12  # 12 draws from 5 values repeat
+    longer = RandomSampler(range(5), num_samples=12, seed=0).indices().tolist()
+    assert sorted(longer[:10]) == sorted(list(range(5)) * 2) and len(longer) == 12
+    assert RandomSampler(range(5), num_samples=3, seed=0).indices().tolist() == \
+        RandomSampler(range(5), seed=0).indices().tolist()[:3]
+    with pytest.raises(TypeError, match="replacement should be a boolean value"):
+        RandomSampler(range(5), replacement=1)
+    with pytest.raises(ValueError, match="num_samples should be a positive integer value"):
+        RandomSampler(range(5), num_samples=0)
+
+
+def test_batch_sampler_matches_torch():
+    pytest.importorskip("torch")
+    from torch.utils.data import BatchSampler as TorchBatchSampler
+    from torch.utils.data import SequentialSampler as TorchSequential
+    for drop_last in (False, True):
+        ours = BatchSampler(SequentialSampler(range(10)), 3, drop_last)
+        theirs = TorchBatchSampler(TorchSequential(range(10)), 3, drop_last)
+        assert list(ours) == list(theirs) and len(ours) == len(theirs)
+    with pytest.raises(ValueError, match="batch_size should be a positive integer value"):
+        BatchSampler(SequentialSampler(range(3)), 0, False)
+    with pytest.raises(ValueError, match="drop_last should be a boolean value"):
+        BatchSampler(SequentialSampler(range(3)), 2, 1)

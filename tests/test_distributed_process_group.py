@@ -88,7 +88,7 @@ def test_uninitialised_errors_say_how_to_fix(fresh_group):
             fn()
 
 
-@pytest.mark.parametrize("backend", ["gloo", "MPI", "tcp"])
+@pytest.mark.parametrize("backend", ["tcp", "nccl2"])
 def test_unsupported_backend_lists_supported(backend, fresh_group):
     with pytest.raises(ValueError, match="auto, mpi, single"):
         dist.init_process_group(backend)
@@ -275,3 +275,50 @@ def test_abort_hooks_prefix_rank_and_abort(capfd):
         abort.uninstall_abort_hooks()
     assert (sys.excepthook, threading.excepthook) == before
     assert not abort.abort_hooks_installed()
+
+
+@pytest.mark.parametrize("backend", [None, "gloo", "GLOO", "cpu:gloo,cuda:nccl", "auto"])
+def test_pytorch_backend_names_map_to_one_process_without_a_launcher(backend, no_launcher, fresh_group):
+    dist.init_process_group(backend)
+    assert dist.get_backend() == "single" and dist.get_world_size() == 1
+    assert dist.is_available()
+
+
+def test_nccl_without_a_gpu_falls_back_with_a_warning(no_launcher, fresh_group):
+    if dist.process_group._nccl_available():
+        pytest.skip("this machine has NCCL and a GPU")
+    with pytest.warns(UserWarning, match="using MPI on the CPU"):
+        dist.init_process_group("nccl", init_method="env://", rank=0, world_size=1)
+    assert dist.get_world_size() == 1
+
+
+def test_world_size_or_rank_that_contradicts_the_launcher_is_named(no_launcher, fresh_group):
+    with pytest.raises(ValueError, match=r"rank 0 passed world_size=2.*started 1 process"):
+        dist.init_process_group("gloo", world_size=2, rank=0)
+    assert not dist.is_initialized()
+    with pytest.raises(ValueError, match="rank 0 passed rank=3"):
+        dist.init_process_group("gloo", rank=3)
+
+
+def test_pytorch_collectives_at_world_size_1(no_launcher, fresh_group):
+    import distgrad
+    dist.init_process_group("gloo")
+    t = distgrad.tensor([1.0, 2.0])
+    work = dist.all_reduce(t, op=dist.ReduceOp.SUM, async_op=True)
+    assert work.wait() and work.is_completed() and t.tolist() == [1.0, 2.0]
+    out = [distgrad.zeros(2)]
+    dist.all_gather(out, t)
+    assert out[0].tolist() == [1.0, 2.0]
+    objects = [None]
+    dist.all_gather_object(objects, {"a": 1})
+    assert objects == [{"a": 1}]
+    listed = ["x", 3]
+    dist.broadcast_object_list(listed, src=0)
+    assert listed == ["x", 3]
+    got = distgrad.zeros(2)
+    dist.scatter(got, [distgrad.tensor([5.0, 6.0])], src=0)
+    assert got.tolist() == [5.0, 6.0]
+    dist.reduce_scatter(got, [distgrad.tensor([7.0, 8.0])], op=dist.ReduceOp.MAX)
+    assert got.tolist() == [7.0, 8.0]
+    with pytest.raises(ValueError, match="tensor_list has 2 entries for a world size of 1"):
+        dist.all_gather([got, got], t)

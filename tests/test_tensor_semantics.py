@@ -196,3 +196,31 @@ def test_backward_with_create_graph_is_refused_clearly():
     x = distgrad.tensor([1.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="first-order"):
         (x * x).sum().backward(create_graph=True)
+
+
+def test_autograd_grad_returns_gradients_without_touching_dot_grad():
+    x = distgrad.tensor([1.0, 2.0], requires_grad=True)
+    w = distgrad.tensor([3.0, -1.0], requires_grad=True)
+    h = x * w
+    y = (h * h).sum()
+    gx, gh = distgrad.autograd.grad(y, [x, h], retain_graph=True)
+    assert gx.tolist() == [18.0, 4.0] and gh.tolist() == [6.0, -4.0]
+    assert x.grad is None and w.grad is None
+    unused = distgrad.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="allow_unused=True"):
+        distgrad.autograd.grad(y, [unused], retain_graph=True)
+    assert distgrad.autograd.grad(y, [unused], allow_unused=True, retain_graph=True) == (None,)
+    zeros, = distgrad.autograd.grad(y, [unused], materialize_grads=True)
+    assert zeros.tolist() == [0.0]
+    if torch is not None:
+        tx = torch.tensor([1.0, 2.0], requires_grad=True)
+        tw = torch.tensor([3.0, -1.0], requires_grad=True)
+        tgx, = torch.autograd.grad(((tx * tw) ** 2).sum(), tx)
+        assert tgx.tolist() == gx.tolist()
+
+
+def test_backward_inputs_accumulates_only_there():
+    x = distgrad.tensor([1.0, 2.0], requires_grad=True)
+    w = distgrad.tensor([3.0, -1.0], requires_grad=True)
+    (x * w).sum().backward(inputs=[w])
+    assert w.grad.tolist() == [1.0, 2.0] and x.grad is None

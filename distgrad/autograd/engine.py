@@ -95,8 +95,11 @@ def _finish_leaf(leaf, grad, owned):
             hook(leaf)
 
 
-def run_backward(tensor, grad=None, retain_graph=False):
-    """Backpropagate from ``tensor`` (what ``Tensor.backward`` calls)."""
+def run_backward(tensor, grad=None, retain_graph=False, finish_leaf=_finish_leaf):
+    """Backpropagate from ``tensor`` (what ``Tensor.backward`` calls).
+
+    ``finish_leaf(leaf, grad, owned)`` receives each leaf's complete gradient; the default
+    accumulates it into ``.grad``, ``autograd.grad`` collects it instead."""
     global _callbacks
     if not tensor.requires_grad:
         raise RuntimeError("backward() on a tensor that does not require grad: no input of the "
@@ -115,7 +118,7 @@ def run_backward(tensor, grad=None, retain_graph=False):
                              f"shape {tensor.shape}")
     root = tensor.grad_fn
     if root is None:  # backward on a leaf: its gradient is the seed itself
-        _finish_leaf(tensor, grad, False)
+        finish_leaf(tensor, grad, False)
         return
 
     outer, _callbacks = _callbacks, []
@@ -161,7 +164,7 @@ def run_backward(tensor, grad=None, retain_graph=False):
                         leaf_grads[edge] = (gx, owned)
                     else:
                         leaf_grads.pop(edge, None)
-                        _finish_leaf(edge, gx, owned)
+                        finish_leaf(edge, gx, owned)
                 else:
                     if gx.shape != edge._shape:
                         _bad_gradient(node, i, gx, edge._shape)
@@ -173,7 +176,7 @@ def run_backward(tensor, grad=None, retain_graph=False):
                         grads[edge] = prev + gx
         # Contributions that never arrived (a None gradient on some path) still count.
         for leaf, (gx, owned) in leaf_grads.items():
-            _finish_leaf(leaf, gx, owned)
+            finish_leaf(leaf, gx, owned)
         callbacks = _callbacks
         _callbacks = []
         for fn in callbacks:

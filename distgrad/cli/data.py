@@ -1,5 +1,5 @@
 """The data sets the command line trains on, with their normalisation."""
-from ..data import FashionMNIST, MNIST, Normalize, SyntheticDataset
+from ..data import FashionMNIST, MNIST, Subset, SyntheticDataset, transforms
 
 CLASSES = {"mnist": MNIST, "fashion-mnist": FashionMNIST}
 DATASETS = ("mnist", "fashion-mnist", "synthetic")
@@ -9,9 +9,7 @@ def _head(dataset, n):
     """Keep the first ``n`` samples (for quick runs); None keeps all."""
     if n is None or n >= len(dataset):
         return dataset
-    dataset.data, dataset.targets = dataset.data[:n], dataset.targets[:n]
-    dataset.arrays = (dataset.data, dataset.targets)
-    return dataset
+    return Subset(dataset, range(n))
 
 
 def load(name, data_dir=None, train_samples=None, test_samples=None, seed=0, download=True):
@@ -22,7 +20,9 @@ def load(name, data_dir=None, train_samples=None, test_samples=None, seed=0, dow
     if name not in CLASSES:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     cls = CLASSES[name]
-    transform = Normalize(cls.mean, cls.std)  # statistics of the training pixels
+    # Statistics of the training pixels; applied once to all images at load time.
+    transform = transforms.Compose([transforms.ToTensor(),
+                                    transforms.Normalize((cls.mean,), (cls.std,))])
     train = cls(root=data_dir, train=True, download=download, transform=transform)
     test = cls(root=data_dir, train=False, download=download, transform=transform)
     return _head(train, train_samples), _head(test, test_samples)

@@ -109,6 +109,8 @@ def build_parser():
                    help="no progress bar (default: a bar when stderr is a terminal)")
 
     sub.add_parser("info", help="versions, array backend, MPI library, ranks, GPUs")
+    from .run import add_run_parser
+    add_run_parser(sub, argparse.RawDescriptionHelpFormatter)
     return parser
 
 
@@ -117,6 +119,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.command == "info":
         from .info import run
+        return run(args)
+    if args.command == "run":
+        from .run import run
         return run(args)
     if args.plot and not args.metrics:
         args.metrics = os.path.splitext(args.plot)[0] + ".metrics.jsonl"

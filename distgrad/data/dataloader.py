@@ -1,162 +1,140 @@
-"""Dataset, ArrayDataset and DataLoader: batches gathered with one fancy index each.
-
-A loader keeps an epoch counter and its position within the epoch, so a training run can be
-checkpointed mid-epoch and resumed to see exactly the batches it had not seen yet.
-"""
-import queue
-import threading
+"""``DataLoader``: PyTorch's arguments, batches gathered with one fancy index where the data set
+allows it, and an epoch counter that makes a run resumable mid-epoch."""
+import itertools
 
 import numpy
 
-from distgrad.autograd.tensor import Tensor
-from distgrad.backend import get_default_dtype, parse_device, to_device
-from distgrad.data.sampler import RandomSampler, SequentialSampler
+from distgrad.autograd import Tensor
+from distgrad.backend import parse_device, to_device
+from distgrad.data._prefetch import prefetched
+from distgrad.data.collate import _batch_tensors, _is_namedtuple, default_collate, default_convert
+from distgrad.data.sampler import BatchSampler, RandomSampler, SequentialSampler, _EpochSampler
 
 
-class Dataset:
-    """A map-style data set: ``__len__`` and ``__getitem__(i)`` returning one sample.
-
-    Subclasses whose ``__getitem__`` also accepts an int64 index array (returning the batch)
-    set ``supports_index_arrays = True``; ``DataLoader`` then fetches a batch with one call
-    instead of one call per sample.
-    """
-
-    supports_index_arrays = False
-
-
-class ArrayDataset(Dataset):
-    """Samples are rows of arrays of equal length: ``ds[i] == (arrays[0][i], arrays[1][i], ...)``.
-
-    ``ds[index_array]`` returns whole batches, and ``DataLoader`` gathers from ``.arrays`` directly.
-
-    >>> ds = ArrayDataset(numpy.zeros((5, 3)), numpy.arange(5))
-    >>> len(ds), ds[numpy.array([1, 4])][1]
-    (5, array([1, 4]))
-    """
-
-    supports_index_arrays = True
-
-    def __init__(self, *arrays):
-        if not arrays:
-            raise ValueError("ArrayDataset needs at least one array")
-        lengths = [len(a) for a in arrays]
-        if len(set(lengths)) != 1:
-            raise ValueError(f"ArrayDataset got arrays of different lengths {lengths}; every "
-                             "array needs one row per sample")
-        self.arrays = tuple(arrays)
-
-    def __getitem__(self, index):
-        return tuple(a[index] for a in self.arrays)
-
-    def __len__(self):
-        return len(self.arrays[0])
-
-
-def _stack(samples):
-    """Collate samples as PyTorch's default does: tuples field by field, dicts key by key,
-    Python floats as the default float dtype."""
-    first = samples[0]
-    if isinstance(first, dict):
-        return {key: _stack([s[key] for s in samples]) for key in first}
-    if isinstance(first, (tuple, list)):
-        return tuple(_stack(list(field)) for field in zip(*samples))
-    array = numpy.asarray(samples)
-    if array.dtype == numpy.float64 and isinstance(first, float):
-        array = array.astype(get_default_dtype())
-    return array
-
-
-def _put(q, item, stop):
-    """Put ``item`` unless ``stop`` is set first; True when it was put."""
-    while not stop.is_set():
-        try:
-            q.put(item, timeout=0.1)
-            return True
-        except queue.Full:
-            pass
-    return False
-
-
-def _prefetched(batches):
-    """Yield from ``batches`` while a thread already computes the next one (a queue of one).
-
-    An exception in the thread is raised here; leaving the loop early (``break``, an error in the
-    loop body) stops and joins the thread before this generator closes.
-    """
-    q, stop = queue.Queue(maxsize=1), threading.Event()
-
-    def produce():
-        try:
-            for batch in batches:
-                if not _put(q, ("batch", batch), stop):
-                    return
-            _put(q, ("done", None), stop)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            _put(q, ("error", exc), stop)
-
-    thread = threading.Thread(target=produce, name="distgrad-prefetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, value = q.get()
-            if kind == "done":
-                return
-            if kind == "error":
-                raise value
-            yield value
-    finally:
-        stop.set()
-        while True:  # unblock a producer waiting in put() so that join() returns promptly
-            try:
-                q.get_nowait()
-            except queue.Empty:
-                break
-        thread.join()
+def _check_arguments(batch_size, shuffle, sampler, batch_sampler, drop_last, num_workers,
+                     timeout, prefetch_factor, persistent_workers, multiprocessing_context, seed):
+    if num_workers < 0:
+        raise ValueError(f"DataLoader(num_workers={num_workers}): num_workers should be "
+                         "non-negative; use num_workers=0 to load in the main thread")
+    if timeout < 0:
+        raise ValueError(f"DataLoader(timeout={timeout}): timeout option should be non-negative")
+    if num_workers == 0:
+        for name, value in (("prefetch_factor", prefetch_factor),
+                            ("multiprocessing_context", multiprocessing_context)):
+            if value is not None:
+                raise ValueError(f"DataLoader({name}={value!r}) needs num_workers > 0; set "
+                                 f"num_workers, or leave {name} at None")
+        if persistent_workers:
+            raise ValueError("DataLoader(persistent_workers=True): persistent_workers option "
+                             "needs num_workers > 0")
+    elif prefetch_factor is not None and prefetch_factor < 1:
+        raise ValueError(f"DataLoader(prefetch_factor={prefetch_factor}): expected a positive "
+                         "number of batches per worker")
+    if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None
+                                      or drop_last):
+        raise ValueError("DataLoader: batch_sampler option is mutually exclusive with "
+                         "batch_size, shuffle, sampler, and drop_last (the batch sampler decides "
+                         "them)")
+    if batch_size is None and drop_last:
+        raise ValueError("DataLoader(batch_size=None) disables automatic batching and is "
+                         "mutually exclusive with drop_last")
+    if sampler is not None and shuffle:
+        raise ValueError("DataLoader(shuffle=True) cannot be combined with sampler=... (sampler "
+                         "option is mutually exclusive with shuffle); shuffle in the sampler "
+                         "(e.g. DistributedSampler(shuffle=True))")
+    if sampler is not None and seed is not None:
+        raise ValueError("DataLoader(seed=...) seeds shuffle=True; with sampler=..., set the "
+                         "sampler's seed instead (e.g. DistributedSampler(seed=...))")
 
 
 class DataLoader:
-    """Iterate over ``dataset`` in batches: tuples of Tensors (without grad) on ``device``.
+    """Iterate over ``dataset`` in batches of Tensors, with PyTorch's arguments.
 
     Args:
-        batch_size: samples per batch; the last batch is smaller unless ``drop_last``.
-        shuffle: a new permutation each epoch (a ``RandomSampler`` seeded with ``seed``);
-            exclusive with ``sampler``.
-        sampler: a ``Sampler`` (e.g. ``DistributedSampler``) deciding the order instead.
-        seed: the seed of ``shuffle=True``; None draws one from
-            ``distgrad.backend.default_generator``, so ``distgrad.manual_seed`` makes the order
-            reproducible. The order of epoch e depends
-            only on (seed, e).
-        device: where batches go (``"cpu"``, ``"cuda:0"``); None leaves them where the data is.
-        prefetch: compute the next batch in a background thread while the current one is used.
+        batch_size: samples per batch; the last batch is smaller unless ``drop_last``. None
+            yields single samples (no batching; ``collate_fn`` defaults to ``default_convert``).
+        shuffle: a new order each epoch (a ``RandomSampler``); exclusive with ``sampler``.
+        sampler: a ``Sampler`` (e.g. ``DistributedSampler``) or iterable of indices deciding the
+            order instead.
+        batch_sampler: yields lists of indices, one per batch; exclusive with ``batch_size``,
+            ``shuffle``, ``sampler`` and ``drop_last``.
+        num_workers: 0 loads batches when asked for them; more than 0 loads them in one
+            background thread (not processes: the gather is one NumPy call per batch, and
+            threads need no pickling), up to ``num_workers * prefetch_factor`` batches ahead.
+        collate_fn: merges the list of a batch's samples; the default, ``default_collate``,
+            stacks them, and for data sets holding whole arrays (``ArrayDataset``,
+            ``TensorDataset``, ``MNIST``, their ``Subset``s) a batch is gathered with one index
+            instead, with the same result. A ``collate_fn`` of your own is called on the list of
+            samples (``dataset.__getitems__(indices)`` when the data set has it) and its result
+            is yielded as it is.
+        pin_memory, pin_memory_device: accepted; no effect (``device=`` copies batches to a GPU).
+        drop_last: drop the last, incomplete batch.
+        timeout: with ``num_workers > 0``, seconds to wait for a batch before raising
+            ``RuntimeError`` (0: wait for ever).
+        worker_init_fn: with ``num_workers > 0``, called as ``worker_init_fn(worker_id)`` for each
+            id in ``range(num_workers)`` in the loading thread before its first batch: at each
+            ``iter()``, or once with ``persistent_workers=True``.
+        multiprocessing_context: accepted with ``num_workers > 0``; no effect (a thread loads).
+        generator: a ``distgrad.Generator`` that ``shuffle=True`` draws its seed from; unused
+            with ``sampler=``.
+        prefetch_factor: batches loaded ahead per worker (default 2 when ``num_workers > 0``).
+        persistent_workers: keep the workers (here: ``worker_init_fn``'s effects) across epochs.
+        in_order: accepted; batches always come in order.
+        seed: (distgrad) the seed of ``shuffle=True`` instead of a ``generator``; None draws one
+            from the generator, or from distgrad's default one (so ``distgrad.manual_seed`` makes
+            the order reproducible). Epoch e's order depends only on (seed, e).
+        device: (distgrad) where batches' Tensors go (``"cpu"``, ``"cuda:0"``); None leaves them
+            where the data is.
+        prefetch: (distgrad) load one batch ahead in a background thread, as ``num_workers=1``.
 
-    Each ``iter()`` starts a new epoch (calling ``sampler.set_epoch`` for samplers that have it;
-    a caller's own ``sampler.set_epoch(e)`` is followed). ``state_dict()`` records the epoch and
-    the batches already yielded; after ``load_state_dict`` the next ``iter()`` yields exactly the
-    rest of that epoch.
+    Each ``iter()`` is a new epoch. Its order depends only on the epoch it is: the one set with
+    ``sampler.set_epoch(e)`` before ``iter()`` (PyTorch's idiom), else the one after the previous
+    pass (``DataLoader`` keeps distgrad's own samplers' epochs in step with its passes, so a loop
+    that never calls ``set_epoch`` still reshuffles). ``state_dict()`` records the epoch and the
+    batches already yielded; after ``load_state_dict`` the next ``iter()`` yields exactly the rest
+    of that epoch.
 
+    >>> from distgrad.data import ArrayDataset
     >>> loader = DataLoader(ArrayDataset(numpy.ones((10, 2)), numpy.arange(10)), batch_size=4)
     >>> [y.tolist() for x, y in loader]
     [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, drop_last=False,
-                 seed=None, device=None, prefetch=False):
-        if int(batch_size) < 1:
-            raise ValueError(f"DataLoader(batch_size={batch_size}): expected a positive integer")
-        if sampler is not None and shuffle:
-            raise ValueError("DataLoader(shuffle=True) cannot be combined with sampler=...; "
-                             "shuffle in the sampler (e.g. DistributedSampler(shuffle=True))")
-        if sampler is not None and seed is not None:
-            raise ValueError("DataLoader(seed=...) seeds shuffle=True; with sampler=..., set the "
-                             "sampler's seed instead (e.g. DistributedSampler(seed=...))")
+    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
+                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
+                 worker_init_fn=None, multiprocessing_context=None, generator=None, *,
+                 prefetch_factor=None, persistent_workers=False, pin_memory_device="",
+                 in_order=True, seed=None, device=None, prefetch=False):
+        _check_arguments(batch_size, shuffle, sampler, batch_sampler, drop_last, num_workers,
+                         timeout, prefetch_factor, persistent_workers, multiprocessing_context,
+                         seed)
         if sampler is None:
-            sampler = RandomSampler(dataset, seed) if shuffle else SequentialSampler(dataset)
-        self.dataset, self.sampler = dataset, sampler
-        self.batch_size, self.drop_last = int(batch_size), bool(drop_last)
+            sampler = (RandomSampler(dataset, generator=generator, seed=seed) if shuffle
+                       else SequentialSampler(dataset))
+        # Batches are cut from the sampler's whole epoch at once unless the caller brought a
+        # batch sampler; loader.batch_sampler is there for code that reads it.
+        self._slices = batch_sampler is None and batch_size is not None
+        if self._slices:
+            batch_sampler = BatchSampler(sampler, batch_size, bool(drop_last))
+        elif batch_sampler is not None:
+            batch_size, drop_last = None, False
+        self.dataset, self.sampler, self.batch_sampler = dataset, sampler, batch_sampler
+        self.batch_size, self.drop_last = batch_size, bool(drop_last)
+        if collate_fn is None:
+            collate_fn = default_collate if batch_sampler is not None else default_convert
+        self.collate_fn = collate_fn
+        self.num_workers, self.timeout = int(num_workers), timeout
+        self.prefetch_factor = 2 if num_workers > 0 and prefetch_factor is None else prefetch_factor
+        self.persistent_workers, self.worker_init_fn = bool(persistent_workers), worker_init_fn
+        self.multiprocessing_context, self.generator = multiprocessing_context, generator
+        self.pin_memory, self.pin_memory_device = bool(pin_memory), pin_memory_device
+        self.in_order = in_order
         self.device = None if device is None else parse_device(device)
-        self.prefetch = bool(prefetch)
+        self.prefetch = bool(prefetch) or self.num_workers > 0
+        self._workers_started = False
         self._epoch, self._position = 0, 0
         self._in_pass = self._resumed = False
+        self._calls_seen = 0  # so a sampler.set_epoch(e) made before this loader existed counts
 
     @property
     def epoch(self):
@@ -165,8 +143,14 @@ class DataLoader:
 
     @property
     def seed(self):
-        """The sampler's shuffle seed (None for an unshuffled loader)."""
-        return getattr(self.sampler, "seed", None)
+        """The shuffle seed of the sampler (None for an unshuffled loader)."""
+        return getattr(self._epoch_sampler() or self.sampler, "seed", None)
+
+    def _epoch_sampler(self):
+        """The distgrad sampler whose epoch this loader keeps in step with its passes, if any."""
+        sampler = self.sampler if self._slices or self.batch_sampler is None else \
+            getattr(self.batch_sampler, "sampler", None)
+        return sampler if isinstance(sampler, _EpochSampler) else None
 
     def _num_batches(self, num_samples):
         if self.drop_last:
@@ -174,7 +158,9 @@ class DataLoader:
         return -(-num_samples // self.batch_size)
 
     def __len__(self):
-        return self._num_batches(len(self.sampler))
+        if self._slices:
+            return self._num_batches(len(self.sampler))
+        return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
 
     def set_epoch(self, epoch):
         """Make the next ``iter()`` start epoch ``epoch`` from its first batch."""
@@ -183,14 +169,23 @@ class DataLoader:
         self._sync_sampler()
 
     def _sync_sampler(self):
-        if hasattr(self.sampler, "set_epoch"):
-            self.sampler.set_epoch(self._epoch)
+        sampler = self._epoch_sampler()
+        if sampler is not None:
+            sampler.set_epoch(self._epoch)
+            self._calls_seen = sampler._epoch_calls
+
+    def _caller_set_epoch(self):
+        """True when someone other than this loader ran sampler.set_epoch since it last did."""
+        sampler = self._epoch_sampler()
+        return sampler is not None and sampler._epoch_calls != self._calls_seen
 
     def _begin_pass(self):
-        sampler_epoch = getattr(self.sampler, "epoch", None)
-        if sampler_epoch is not None and sampler_epoch != self._epoch:
-            # The caller ran sampler.set_epoch(e) (PyTorch's idiom): follow it.
-            self._epoch, self._position = sampler_epoch, 0
+        sampler = self._epoch_sampler()
+        if self._caller_set_epoch():
+            # The caller ran sampler.set_epoch(e) (PyTorch's idiom): this pass is epoch e, from
+            # its start, unless e is the epoch a restored state_dict stopped in the middle of.
+            if not (self._resumed and sampler.epoch == self._epoch):
+                self._epoch, self._position = sampler.epoch, 0
         elif self._in_pass and not self._resumed:
             # The previous pass was left early: a new iter() is a new epoch.
             self._epoch, self._position = self._epoch + 1, 0
@@ -202,30 +197,57 @@ class DataLoader:
             return numpy.asarray(self.sampler.indices(), dtype=numpy.int64)
         return numpy.fromiter(iter(self.sampler), dtype=numpy.int64)
 
-    def _fetch(self, index):
-        arrays = getattr(self.dataset, "arrays", None)
-        if arrays is not None:
-            batch = tuple(a[index] for a in arrays)
-        elif getattr(self.dataset, "supports_index_arrays", False):
-            batch = self.dataset[index]
+    def _index_batches(self, start):
+        """This pass's batches of indices from batch number ``start`` on."""
+        if self._slices:
+            order, size = self._order(), self.batch_size
+            for b in range(start, self._num_batches(len(order))):
+                yield order[b * size:(b + 1) * size]
         else:
-            batch = _stack([self.dataset[i] for i in index.tolist()])
-        # Tensors, as PyTorch's loader yields, so batches go straight into models and losses.
-        return self._tensors(batch)
+            source = self.sampler if self.batch_sampler is None else self.batch_sampler
+            yield from itertools.islice(source, start, None)
 
-    def _tensors(self, batch):
+    def _fetch(self, indices):
+        if self.batch_sampler is None:  # batch_size=None: one sample at a time
+            return self.collate_fn(self.dataset[indices])
+        if self.collate_fn is default_collate:
+            arrays = getattr(self.dataset, "arrays", None)
+            if arrays is not None:
+                index = numpy.asarray(indices, dtype=numpy.int64)
+                return [Tensor(a[index]) for a in arrays]
+            if getattr(self.dataset, "supports_index_arrays", False):
+                return _batch_tensors(self.dataset[numpy.asarray(indices, dtype=numpy.int64)])
+        indices = indices.tolist() if isinstance(indices, numpy.ndarray) else list(indices)
+        getitems = getattr(self.dataset, "__getitems__", None)
+        samples = getitems(indices) if callable(getitems) else [self.dataset[i] for i in indices]
+        return self.collate_fn(samples)
+
+    def _to_device(self, batch):
+        if isinstance(batch, Tensor):
+            if batch.device == self.device:
+                return batch
+            return Tensor(to_device(batch.array, self.device))
+        if isinstance(batch, list):
+            return [self._to_device(b) for b in batch]
+        if _is_namedtuple(batch):
+            return type(batch)(*(self._to_device(b) for b in batch))
         if isinstance(batch, tuple):
-            return tuple(self._tensors(a) for a in batch)
+            return tuple(self._to_device(b) for b in batch)
         if isinstance(batch, dict):
-            return {k: self._tensors(v) for k, v in batch.items()}
-        return self._tensor(batch)
+            return {k: self._to_device(v) for k, v in batch.items()}
+        return batch
 
-    def _tensor(self, array):
-        return Tensor(array if self.device is None else to_device(array, self.device))
+    def _batches(self, start):
+        for indices in self._index_batches(start):
+            batch = self._fetch(indices)
+            yield batch if self.device is None else self._to_device(batch)
 
-    def _batches(self, order, start, stop):
-        for b in range(start, stop):
-            yield self._fetch(order[b * self.batch_size:(b + 1) * self.batch_size])
+    def _start_workers(self):
+        if self.worker_init_fn is None or (self.persistent_workers and self._workers_started):
+            return
+        self._workers_started = True
+        for worker_id in range(self.num_workers):
+            self.worker_init_fn(worker_id)
 
     def _deliver(self, source):
         try:
@@ -236,13 +258,17 @@ class DataLoader:
             source.close()
         self._in_pass = False
         self._epoch, self._position = self._epoch + 1, 0
-        self._sync_sampler()
+        if not self._caller_set_epoch():  # a set_epoch(e) made during the pass decides the next
+            self._sync_sampler()
 
     def __iter__(self):
         self._begin_pass()
-        order = self._order()
-        source = self._batches(order, self._position, self._num_batches(len(order)))
-        return self._deliver(_prefetched(source) if self.prefetch else source)
+        source = self._batches(self._position)
+        if self.prefetch:
+            depth = self.num_workers * self.prefetch_factor if self.num_workers else 1
+            source = prefetched(source, depth, self.timeout,
+                                self._start_workers if self.num_workers else None)
+        return self._deliver(source)
 
     def state_dict(self):
         """Where the loader is: epoch, batches already yielded in it, seed (JSON-compatible)."""
@@ -264,8 +290,9 @@ class DataLoader:
         if not 0 <= position <= len(self):
             raise ValueError(f"DataLoader.load_state_dict: batches_yielded={position} is outside "
                              f"0..{len(self)}")
-        if state.get("seed") is not None and hasattr(self.sampler, "seed"):
-            self.sampler.seed = int(state["seed"])
+        sampler = self._epoch_sampler() or self.sampler
+        if state.get("seed") is not None and hasattr(sampler, "seed"):
+            sampler.seed = int(state["seed"])
         self._epoch, self._position = int(state["epoch"]), position
         self._in_pass, self._resumed = True, True
         self._sync_sampler()

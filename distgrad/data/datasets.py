@@ -1,18 +1,20 @@
 """MNIST and Fashion-MNIST: found on disk (several places, ``.gz`` or raw) or downloaded.
 
-Images are float32 in [0, 1] shaped (N, 1, 28, 28), labels int64. When the files are nowhere
-and cannot be downloaded, one ``DatasetNotFoundError`` says where it looked and how to fix it.
+Items are what torchvision's give after ``ToTensor()``: a float32 (1, 28, 28) image, an int label.
+When the files are nowhere and cannot be downloaded, one ``DatasetNotFoundError`` says where it
+looked and how to fix it.
 """
 import os
 
 import numpy
 
-from distgrad.data.dataloader import ArrayDataset
+from distgrad.autograd import Tensor
+from distgrad.data.dataset import Dataset
 from distgrad.data.download import (DownloadError, Resource, check_payload,
-                                    download, download_guard)
+                                    download, download_lock)
 from distgrad.data.idx import IDXError, decompress, parse_idx
 from distgrad.data.transforms import (FASHION_MNIST_MEAN, FASHION_MNIST_STD, MNIST_MEAN,
-                                      MNIST_STD)
+                                      MNIST_STD, ToTensor, _batched)
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -31,26 +33,37 @@ def _cache_dir():
     return os.path.join(os.path.expanduser("~"), ".cache", "distgrad")
 
 
-class MNIST(ArrayDataset):
+class MNIST(Dataset):
     """The MNIST handwritten digits: 60,000 training and 10,000 test images of 28x28 pixels.
 
     Looked for, in this order, in ``root`` (and ``root/mnist``), ``$DISTGRAD_DATA/mnist``,
     ``~/.cache/distgrad/mnist``; each file as ``<name>`` or ``<name>.gz``. If absent and
     ``download`` is true, the files are fetched from the first mirror that works into ``root``
     (or ``$DISTGRAD_DATA/mnist``, or the cache), checked against their published digests.
-    Under an initialised ``distgrad.distributed`` process group only local rank 0 of each node
-    downloads; the node's other ranks wait for it.
+    Processes that build it at once take turns on a file lock: one downloads, the others then
+    find its files. No collective is involved, so ranks may build it at different times, under
+    their own locks, or not at all.
+
+    ``ds[i]`` is ``(image, label)``: what torchvision gives, with ``transform`` applied to a
+    uint8 (28, 28) array where torchvision hands it a PIL image (so
+    ``Compose([ToTensor(), Normalize((0.1307,), (0.3081,))])`` gives torchvision's numbers), and
+    without a transform the float32 (1, 28, 28) Tensor in [0, 1] that ``ToTensor()`` gives. The
+    label is an int (after ``target_transform``).
 
     Args:
-        transform: applied once to the whole (N, 1, 28, 28) image array, e.g.
-            ``Normalize(MNIST.mean, MNIST.std)`` (0.1307, 0.3081); ``.data`` holds its result.
+        transform: applied to each image. When it is made of ``ToTensor`` and ``Normalize``
+            (alone or in a ``Compose``), it is applied once to all images at load time, and
+            ``DataLoader`` gathers whole batches from the result; any other callable is applied
+            to each sample when it is read.
+        target_transform: applied to each label (an int) when it is read.
         verify: also check the sha256 of files found on disk (their size is always checked).
 
-    Attributes: ``data`` (float32 images), ``targets`` (int64 labels), ``classes``.
+    Attributes: ``data`` (float32 images (N, 1, 28, 28) in [0, 1], after ``transform`` when it
+    applies to whole stacks), ``targets`` (int64 labels), ``classes``.
 
-    >>> train = MNIST(train=True)                   # doctest: +SKIP
-    >>> image, label = train[0]; image.shape, train.targets.dtype  # doctest: +SKIP
-    ((1, 28, 28), dtype('int64'))
+    >>> train = MNIST(train=True, transform=transforms.ToTensor())      # doctest: +SKIP
+    >>> image, label = train[0]; image.shape, label                     # doctest: +SKIP
+    ((1, 28, 28), 5)
     """
 
     name = "mnist"
@@ -73,19 +86,47 @@ class MNIST(ArrayDataset):
     system_package = None
     mean, std = MNIST_MEAN, MNIST_STD  # of the training images, for Normalize(mean, std)
 
-    def __init__(self, root=None, train=True, download=True, transform=None, verify=False):
-        self.root, self.train, self.transform = root, bool(train), transform
+    def __init__(self, root=None, train=True, transform=None, target_transform=None,
+                 download=True, *, verify=False):
+        self.root, self.train = root, bool(train)
+        self.transform, self.target_transform = transform, target_transform
         self.split = "train" if self.train else "t10k"
         resources = self.resources[self.split]
         paths = self._locate(resources, download)
         images, labels = (self._read(path, res, verify) for path, res in zip(paths, resources))
         self._check(images, labels, *paths)
-        data = images.reshape(len(images), 1, *images.shape[1:]).astype(numpy.float32)
-        data /= numpy.float32(255)  # a division, not * (1/255): torchvision's values exactly
-        self.data = data if transform is None else transform(data)
+        whole = _batched(transform) if transform is not None else None
+        self.data = whole(images) if whole is not None else ToTensor()._batch(images)
         self.targets = labels.astype(numpy.int64)
+        # A transform that takes single images only is applied to the raw image when read.
+        self._images = images if transform is not None and whole is None else None
         self.paths = paths
-        super().__init__(self.data, self.targets)
+
+    @property
+    def arrays(self):
+        """(images, labels) for ``DataLoader`` to gather batches from; None when a per-sample
+        transform must run on each item."""
+        if self._images is not None or self.target_transform is not None:
+            return None
+        return self.data, self.targets
+
+    @property
+    def supports_index_arrays(self):
+        """True when ``ds[index_array]`` returns a whole batch of (images, labels)."""
+        return self.arrays is not None
+
+    def __getitem__(self, index):
+        if isinstance(index, numpy.ndarray) and self.supports_index_arrays:
+            return self.data[index], self.targets[index]
+        image = (Tensor(self.data[index]) if self._images is None
+                 else self.transform(self._images[index]))
+        target = int(self.targets[index])
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return image, target
+
+    def __len__(self):
+        return len(self.targets)
 
     def __repr__(self):
         return (f"{type(self).__name__}(split={self.split!r}, samples={len(self)}, "
@@ -138,32 +179,30 @@ class MNIST(ArrayDataset):
 
     def _locate(self, resources, download_allowed):
         looked, failures = [], []
-        with download_guard() as may_download:
-            paths = self._search(resources, looked)
-            if paths is None and download_allowed and may_download:
-                target = self._download_dir()
-                try:
+        paths = self._search(resources, looked)
+        if paths is None and download_allowed:
+            target = self._download_dir()
+            try:
+                # Whoever holds the lock downloads; the next holder finds the files it wrote.
+                with download_lock(target, f"{type(self).__name__}(train={self.train})"):
                     paths = [p or download(res, self.mirrors, target)
                              for res, p in zip(resources, self._find_in(target, resources))]
-                except DownloadError as exc:
-                    failures = [f"{url}: {reason}" for url, reason in exc.failures]
-                except OSError as exc:
-                    failures = [f"cannot write to {target}: {exc}"]
+            except DownloadError as exc:
+                failures = [f"{url}: {reason}" for url, reason in exc.failures]
+            except OSError as exc:
+                failures = [f"cannot write to {target}: {exc}"]
         if paths is None:
             raise DatasetNotFoundError(self._not_found_message(resources, looked, failures,
-                                                               download_allowed, may_download))
+                                                               download_allowed))
         return paths
 
-    def _not_found_message(self, resources, looked, failures, download_allowed, may_download):
+    def _not_found_message(self, resources, looked, failures, download_allowed):
         cls, files = type(self).__name__, [r.filename + ".gz" for r in resources]
         lines = [f"{cls}(train={self.train}): cannot find {files[0]} and {files[1]} "
                  "(compressed or not).", "Looked in:"]
         lines += [f"  {entry}" for entry in looked]
         if not download_allowed:
             lines.append("Not downloaded: download=False.")
-        elif not may_download:
-            lines.append("Not downloaded here: local rank 0 of this node was to download them "
-                         "(see its error).")
         else:
             lines.append("Download failed:")
             lines += [f"  {failure}" for failure in failures]
@@ -217,7 +256,8 @@ class FashionMNIST(MNIST):
     Searched like ``MNIST`` under the name ``fashion-mnist``, then in
     ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist`` package). All four
     files are verified by the sha256 of their decompressed bytes (mirrors compress differently).
-    Normalise with ``Normalize(FashionMNIST.mean, FashionMNIST.std)`` (0.2860, 0.3530).
+    Normalise with ``Compose([ToTensor(), Normalize((0.2860,), (0.3530,))])``
+    (``FashionMNIST.mean``, ``FashionMNIST.std``).
     """
 
     name = "fashion-mnist"

@@ -1,9 +1,10 @@
-"""Fetch data set files from a list of mirrors and verify them, one process per node at a time.
+"""Fetch data set files from a list of mirrors and verify them, one process per machine at a time.
 
 A file is streamed into a temporary file beside its destination, checked (size and digest of the
 decompressed payload), then renamed into place, so a half-finished download is never found later.
 """
 import contextlib
+import fcntl
 import hashlib
 import http.client
 import os
@@ -14,7 +15,6 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from distgrad.data._process_group import initialized_process_group
 from distgrad.data.idx import IDXError, decompress, parse_idx
 
 TIMEOUT_S = 30
@@ -134,26 +134,26 @@ def download(resource, mirrors, directory):
 
 
 @contextlib.contextmanager
-def download_guard():
-    """Let one process per node download while the node's other processes wait for it.
+def download_lock(directory, what):
+    """Hold an exclusive lock on ``directory`` for downloading ``what`` into it.
 
-    Yields True in the process that may download: local rank 0 of each node when a
-    ``distgrad.distributed`` process group is initialised, otherwise the only process. Every
-    rank calls ``barrier()`` exactly once (the others before their body, local rank 0 after its
-    body, even when that raised), so a failed download never leaves ranks waiting.
-
-    >>> with download_guard() as may_download:    # doctest: +SKIP
-    ...     files = find() or (download_all() if may_download else None)
+    Processes that need the same files take turns: the first downloads, the next finds the
+    files once it holds the lock. No collective is involved, so a data set built by only some
+    ranks, at different times, or under a user's own lock (Horovod's ``FileLock`` idiom) cannot
+    deadlock; files appear by atomic rename, so a reader never sees half a file.
     """
-    dist = initialized_process_group()
-    if dist is None:
-        yield True
-        return
-    first = dist.get_local_rank() == 0
-    if not first:
-        dist.barrier()
+    # The lock file lives in the temporary directory, named after the target, so the data
+    # directory holds only data; opened read-only, it serves every user of the machine.
+    key = hashlib.sha256(os.path.realpath(directory).encode()).hexdigest()[:16]
+    fd = os.open(os.path.join(tempfile.gettempdir(), f"distgrad-download-{key}.lock"),
+                 os.O_RDONLY | os.O_CREAT, 0o666)
     try:
-        yield first
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"distgrad: waiting for another process that is downloading {what} into "
+                  f"{directory}", file=sys.stderr, flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
     finally:
-        if first:
-            dist.barrier()
+        os.close(fd)  # releases the lock

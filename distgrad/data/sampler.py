@@ -5,8 +5,7 @@ Each sampler can hand its whole epoch over as one int64 array (``indices()``), w
 """
 import numpy
 
-from distgrad.backend import default_generator
-from distgrad.data._process_group import initialized_process_group
+from distgrad.generator import _numpy_rng
 
 
 class Sampler:
@@ -40,35 +39,113 @@ def _permutation(n, seed, epoch):
     return numpy.random.default_rng(seed + epoch).permutation(n).astype(numpy.int64)
 
 
-class RandomSampler(Sampler):
-    """A fresh permutation each epoch, a function of ``(seed, epoch)`` only (so resumable).
+class _EpochSampler(Sampler):
+    """A sampler whose order is a function of ``(seed, epoch)``, ``epoch`` set by ``set_epoch``."""
 
-    Args:
-        seed: base seed; None draws one from ``distgrad.backend.default_generator("cpu")``,
-            so ``distgrad.manual_seed`` makes the order reproducible.
-    """
-
-    def __init__(self, data_source, seed=None):
-        self.data_source = data_source
-        if seed is None:
-            seed = int(default_generator("cpu").integers(2 ** 31))
-        self.seed = int(seed)
-        self.epoch = 0
+    epoch = 0
+    # How many times set_epoch ran: DataLoader tells a caller's sampler.set_epoch(e) from its
+    # own calls by this count, even when e equals the current epoch.
+    _epoch_calls = 0
 
     def set_epoch(self, epoch):
-        """Use the permutation of ``epoch`` from now on."""
+        """Use the order of ``epoch`` from the next ``iter()`` on."""
         self.epoch = int(epoch)
+        self._epoch_calls += 1
+
+
+class RandomSampler(_EpochSampler):
+    """A fresh random order each epoch, a function of ``(seed, epoch)`` only (so resumable).
+
+    Args:
+        replacement: draw ``num_samples`` indices with replacement instead of permuting.
+        num_samples: how many indices an epoch has (default ``len(data_source)``); without
+            replacement, more than ``len(data_source)`` repeats whole permutations.
+        generator: a ``distgrad.Generator`` the seed is drawn from (once, here); None draws it
+            from distgrad's default generator, so ``distgrad.manual_seed`` makes it reproducible.
+        seed: the seed itself, instead of drawing one.
+
+    Each ``iter()`` of a ``DataLoader`` is a new epoch (PyTorch draws a new order from the
+    generator each time; here epoch e's order is drawn from ``seed + e``).
+    """
+
+    def __init__(self, data_source, replacement=False, num_samples=None, generator=None, *,
+                 seed=None):
+        if not isinstance(replacement, bool):
+            raise TypeError(f"replacement should be a boolean value, but got "
+                            f"replacement={replacement!r}")
+        if num_samples is not None and (isinstance(num_samples, bool)
+                                        or not isinstance(num_samples, int) or num_samples <= 0):
+            raise ValueError(f"num_samples should be a positive integer value, but got "
+                             f"num_samples={num_samples!r}")
+        if seed is not None and generator is not None:
+            raise ValueError("RandomSampler(seed=..., generator=...): give one of them; the seed "
+                             "is drawn from the generator")
+        self.data_source, self.replacement = data_source, replacement
+        self._num_samples, self.generator = num_samples, generator
+        if seed is None:
+            seed = int(_numpy_rng(generator, "RandomSampler").integers(2 ** 31))
+        self.seed = int(seed)
+
+    @property
+    def num_samples(self):
+        """Indices per epoch."""
+        return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def indices(self):
-        """The permutation of ``range(len(data_source))`` for the current epoch."""
-        return _permutation(len(self.data_source), self.seed, self.epoch)
+        """This epoch's indices."""
+        n, count = len(self.data_source), self.num_samples
+        if self.replacement:
+            rng = numpy.random.default_rng(self.seed + self.epoch)
+            return rng.integers(n, size=count, dtype=numpy.int64)
+        order = _permutation(n, self.seed, self.epoch)
+        if count <= n:
+            return order[:count]
+        rng = numpy.random.default_rng([self.seed + self.epoch, 1])
+        extra = [rng.permutation(n) for _ in range(-(-count // n) - 1)]
+        return numpy.concatenate([order] + extra).astype(numpy.int64)[:count]
 
     def __len__(self):
-        return len(self.data_source)
+        return self.num_samples
+
+
+class BatchSampler(Sampler):
+    """Group the indices of ``sampler`` into lists of ``batch_size`` (the last shorter unless
+    ``drop_last``).
+
+    >>> list(BatchSampler(SequentialSampler(range(5)), batch_size=2, drop_last=False))
+    [[0, 1], [2, 3], [4]]
+    """
+
+    def __init__(self, sampler, batch_size, drop_last):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"batch_size should be a positive integer value, but got "
+                             f"batch_size={batch_size!r}")
+        if not isinstance(drop_last, bool):
+            raise ValueError(f"drop_last should be a boolean value, but got "
+                             f"drop_last={drop_last!r}")
+        self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
+
+    def __iter__(self):
+        batch = []
+        for index in self.sampler:
+            batch.append(int(index))
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self):
+        if self.drop_last:
+            return len(self.sampler) // self.batch_size
+        return -(-len(self.sampler) // self.batch_size)
 
 
 def _replicas_and_rank(num_replicas, rank, who):
-    dist = initialized_process_group() if num_replicas is None or rank is None else None
+    # Imported here, not at the top: distributed builds on the layers data belongs to.
+    from distgrad import distributed as dist
+    if not dist.is_initialized():
+        dist = None
     if num_replicas is None:
         num_replicas = dist.get_world_size() if dist is not None else 1
     if rank is None:
@@ -80,15 +157,16 @@ def _replicas_and_rank(num_replicas, rank, who):
     return num_replicas, rank
 
 
-class DistributedSampler(Sampler):
+class DistributedSampler(_EpochSampler):
     """This rank's share of a permutation that every rank computes identically (training).
 
     For a given ``(seed, epoch)`` all ranks draw the same permutation, pad it by wrapping around
     (``drop_last=False``) or cut it (``drop_last=True``) to a multiple of ``num_replicas``, and
     rank r takes every ``num_replicas``-th index starting at r. Shards are disjoint (up to the
     padding), cover the data set, and have the same length on every rank, so every rank runs the
-    same number of steps. Call ``set_epoch(epoch)`` before each epoch to reshuffle (``DataLoader``
-    keeps it in step with its own epoch counter).
+    same number of steps. An epoch's order depends only on the epoch set when ``iter()`` is
+    called: call ``set_epoch(epoch)`` before each epoch, as in PyTorch (a ``DataLoader`` that
+    finishes a pass without one moves the sampler on to the next epoch itself).
 
     ``num_replicas``/``rank`` default to the initialised ``distgrad.distributed`` process group's,
     else 1 and 0.
@@ -102,14 +180,9 @@ class DistributedSampler(Sampler):
         self.dataset = dataset
         self.num_replicas, self.rank = _replicas_and_rank(num_replicas, rank, "DistributedSampler")
         self.shuffle, self.seed, self.drop_last = bool(shuffle), int(seed), bool(drop_last)
-        self.epoch = 0
         n = len(dataset)
         self.num_samples = n // self.num_replicas if drop_last else -(-n // self.num_replicas)
         self.total_size = self.num_samples * self.num_replicas
-
-    def set_epoch(self, epoch):
-        """Use the permutation of ``epoch`` from now on (the same on every rank)."""
-        self.epoch = int(epoch)
 
     def indices(self):
         """This rank's ``num_samples`` indices for the current epoch."""

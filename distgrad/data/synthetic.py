@@ -5,7 +5,7 @@ plus Gaussian noise, clipped to [0, 1]. Train and test splits share the template
 """
 import numpy
 
-from distgrad.data.dataloader import ArrayDataset
+from distgrad.data.dataset import ArrayDataset
 
 
 def _templates(shape, num_classes, seed):

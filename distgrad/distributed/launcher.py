@@ -1,7 +1,10 @@
-"""Was this process started by an MPI launcher? Answered from the environment alone.
+"""Was this process started by an MPI launcher, and as which rank? Answered from the
+environment alone.
 
 ``init_process_group("auto")`` asks this before deciding whether to import mpi4py, so a plain
 ``python train.py`` never loads an MPI library (and works on a machine that has none).
+``export_torchrun_environment`` gives scripts written for ``torchrun`` the variables they read
+(``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``LOCAL_WORLD_SIZE``) under mpiexec and srun.
 """
 import os
 
@@ -39,3 +42,74 @@ def detect_launcher(environ=None):
         if tasks.isdigit() and int(tasks) > 1:
             return "Slurm srun"
     return None
+
+
+# Where each launcher writes (rank, world size, local rank, local world size), in the order
+# tried. Slurm comes last: inside an allocation mpiexec's own variables are the true ones.
+_RANK_VARIABLES = (
+    ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
+     "OMPI_COMM_WORLD_LOCAL_SIZE"),
+    ("PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", "MPI_LOCALNRANKS"),
+    ("PMIX_RANK", "PMIX_SIZE", "PMIX_LOCAL_RANK", "PMIX_LOCAL_SIZE"),
+    ("MV2_COMM_WORLD_RANK", "MV2_COMM_WORLD_SIZE", "MV2_COMM_WORLD_LOCAL_RANK",
+     "MV2_COMM_WORLD_LOCAL_SIZE"),
+    ("PALS_RANKID", None, "PALS_LOCAL_RANKID", None),
+    ("SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", None),
+)
+
+
+def _slurm_local_size(env):
+    """Tasks on this node from SLURM_TASKS_PER_NODE (``"2(x3),1"``) and SLURM_NODEID."""
+    spec, node = env.get("SLURM_STEP_TASKS_PER_NODE", env.get("SLURM_TASKS_PER_NODE")), \
+        env.get("SLURM_NODEID")
+    if not spec or node is None or not node.isdigit():
+        return None
+    counts = []
+    for part in spec.split(","):
+        count, _, repeat = part.partition("(x")
+        counts += [int(count)] * (int(repeat.rstrip(")")) if repeat else 1)
+    return counts[int(node)] if int(node) < len(counts) else None
+
+
+def rank_layout(environ=None):
+    """``(rank, world_size, local_rank, local_world_size)`` as the launcher set them, with
+    None for what it did not say; None when no launcher started this process.
+
+    >>> rank_layout({"PMI_RANK": "1", "PMI_SIZE": "2", "MPI_LOCALRANKID": "1",
+    ...              "MPI_LOCALNRANKS": "2"})
+    (1, 2, 1, 2)
+    """
+    env = os.environ if environ is None else environ
+    if detect_launcher(env) is None:
+        return None
+    for names in _RANK_VARIABLES:
+        if names[0] in env:
+            values = [env.get(n) if n else None for n in names]
+            layout = [int(v) if v is not None and v.strip().isdigit() else None for v in values]
+            if names[0] == "SLURM_PROCID":
+                layout[1] = layout[1] or _int(env.get("SLURM_STEP_NUM_TASKS"))
+                layout[3] = _slurm_local_size(env)
+            return tuple(layout)
+    return None
+
+
+def _int(value):
+    return int(value) if value is not None and value.strip().isdigit() else None
+
+
+def export_torchrun_environment(environ=None):
+    """Set ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and ``LOCAL_WORLD_SIZE`` from the MPI or
+    Slurm launcher's own variables, as ``torchrun`` sets them, so a script that reads them runs
+    under ``mpiexec -n N python script.py`` unchanged. Variables already set are kept (a
+    launcher that sets them knows best); nothing is set without a launcher. Returns what it set.
+    """
+    env = os.environ if environ is None else environ
+    layout = rank_layout(env)
+    if layout is None:
+        return {}
+    names = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
+    added = {}
+    for name, value in zip(names, layout):
+        if value is not None and name not in env:
+            env[name] = added[name] = str(value)
+    return added

@@ -5,9 +5,9 @@ so), builds a communicator, and for world size > 1 installs the abort hooks and 
 Given a GPU device it also binds this rank to its GPU and, where NCCL loads, picks it.
 """
 import os
+import warnings
 
 from .. import backend as _array_backend
-from ..autograd import Tensor
 from .abort import install_abort_hooks, uninstall_abort_hooks
 from .communicators import MpiCommunicator, NcclCommunicator, SingleCommunicator, mpi_for_gpu
 from .launcher import detect_launcher
@@ -51,9 +51,12 @@ def _device_kind(device):
         return "cpu"
     if device == "auto":
         return "cuda" if _array_backend.cuda_device_count() > 0 else "cpu"
-    device = str(device)
-    if device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit()):
-        return device
+    try:
+        found = _array_backend.device(str(device))
+    except RuntimeError:
+        found = None
+    if found is not None and found.type == "cuda":
+        return str(found)
     raise ValueError(f"init_process_group(device={device!r}): expected 'cpu', 'cuda', "
                      "'cuda:N' or 'auto'")
 
@@ -79,14 +82,74 @@ def _resolve_abort(abort_on_exception):
         "0", "false", "no", "off")
 
 
-def init_process_group(backend="auto", timeout=None, abort_on_exception=None, device=None):
-    """Initialise the default process group.
+# PyTorch's backend names, and what each stands for here.
+_PYTORCH_BACKENDS = {"gloo": "cpu", "nccl": "gpu", "mpi": "mpi", "ucc": "cpu"}
+
+
+def _map_backend(backend, kind, launched, nccl_available):
+    """distgrad's backend for ``init_process_group(backend)``: ``None``/``"auto"`` choose;
+    ``"gloo"`` is MPI on the CPU (one process without a launcher); ``"nccl"`` is NCCL where
+    CuPy's NCCL and a GPU are present, else the same as ``"gloo"`` with a warning;
+    ``"cpu:gloo,cuda:nccl"`` picks its GPU part when NCCL is there."""
+    if backend is None:
+        return "auto"
+    name = str(backend).lower()
+    if "," in name or ":" in name:
+        parts = dict(part.split(":", 1) for part in name.split(",") if ":" in part)
+        name = parts.get("cuda") if "cuda" in parts and nccl_available else parts.get("cpu", "gloo")
+    meaning = _PYTORCH_BACKENDS.get(name)
+    if meaning == "cpu":
+        return "mpi" if launched else "single"
+    if meaning == "gpu":
+        if nccl_available:
+            return "nccl"
+        warnings.warn("init_process_group('nccl'): NCCL needs CuPy's NCCL and a GPU, which this "
+                      "machine lacks; using MPI on the CPU instead (as 'gloo')", stacklevel=3)
+        return "mpi" if launched else "single"
+    return name
+
+
+def _check_claims(comm, world_size, rank):
+    """A ``world_size``/``rank`` the caller passed must agree with the launcher's; every rank
+    learns of any disagreement (one gather), so all of them raise and none hangs."""
+    claims = (int(world_size), int(rank))
+    everyone = comm.allgather_obj(claims) if comm.size > 1 else [claims]
+    problems = []
+    for actual, (size, claimed) in enumerate(everyone):
+        if size not in (-1, comm.size):
+            problems.append(f"rank {actual} passed world_size={size}")
+        if claimed not in (-1, actual):
+            problems.append(f"rank {actual} passed rank={claimed}")
+    if problems:
+        launched = detect_launcher() or "no launcher (a single process)"
+        raise ValueError(f"init_process_group: {'; '.join(problems)}, but {launched} started "
+                         f"{comm.size} process(es) and numbered them 0..{comm.size - 1}. Start "
+                         f"the job with the size you want (mpiexec -n N, distgrad run "
+                         f"--nproc-per-node N, or distgrad.multiprocessing.spawn), or leave "
+                         f"world_size and rank out: the launcher decides them")
+
+
+def init_process_group(backend=None, init_method=None, timeout=None, world_size=-1, rank=-1,
+                       store=None, group_name="", pg_options=None, device_id=None, *,
+                       abort_on_exception=None, device=None):
+    """Initialise the default process group (PyTorch's signature).
+
+    The processes and their ranks come from the launcher that started them — ``mpiexec``,
+    ``srun``, ``distgrad run`` or ``distgrad.multiprocessing.spawn`` — as MPI numbers them;
+    without one the world is this process alone. ``init_method`` and ``store`` (PyTorch's
+    rendezvous) are not needed for that and are ignored; ``world_size`` and ``rank``, when
+    given, are checked against the launcher's and a disagreement is an error on every rank.
 
     Args:
-        backend: ``"auto"`` (MPI when started by mpiexec/mpirun/srun, else one process),
-            ``"mpi"`` (mpi4py, also at world size 1) or ``"single"`` (one process, no MPI).
+        backend: ``None``/``"auto"`` (MPI under a launcher, else one process; NCCL for a GPU
+            device when available), ``"mpi"`` (mpi4py, also at world size 1), ``"single"`` (one
+            process, no MPI), or PyTorch's names: ``"gloo"`` (MPI on the CPU), ``"nccl"``
+            (NCCL on the GPU; on a machine without NCCL and a GPU, MPI on the CPU with a
+            warning), ``"cpu:gloo,cuda:nccl"``.
         timeout: watchdog seconds (or a ``timedelta``); default DISTGRAD_WATCHDOG_TIMEOUT or
             600; 0 disables. A rank waiting longer than this in a collective aborts the job.
+        world_size, rank: what the caller expects (-1: whatever the launcher says).
+        device_id: PyTorch's device binding; the same as ``device``.
         abort_on_exception: install except-hooks that abort every rank when one raises
             (default True, or DISTGRAD_ABORT_ON_EXCEPTION=0 to opt out). World size > 1 only.
         device: where this rank computes: None or ``"cpu"``; ``"cuda"`` for GPU
@@ -98,7 +161,7 @@ def init_process_group(backend="auto", timeout=None, abort_on_exception=None, de
             ``device="cuda"``. ``get_device()`` tells the outcome.
 
     >>> import distgrad.distributed as dist
-    >>> dist.init_process_group()          # doctest: +SKIP
+    >>> dist.init_process_group("gloo")          # doctest: +SKIP
     >>> dist.get_rank(), dist.get_world_size()   # doctest: +SKIP
     (0, 1)
     """
@@ -106,9 +169,13 @@ def init_process_group(backend="auto", timeout=None, abort_on_exception=None, de
     if _group is not None:
         raise RuntimeError(f"init_process_group() was already called (backend={_backend!r}); "
                            "call destroy_process_group() first to initialise it again")
+    if device is None and device_id is not None:
+        device = str(device_id) if not isinstance(device_id, int) else f"cuda:{device_id}"
     kind = _device_kind(device)
     nccl_available = _nccl_available()
-    backend = select_backend(backend, kind, detect_launcher() is not None, nccl_available)
+    launched = detect_launcher() is not None
+    backend = select_backend(_map_backend(backend, kind, launched, nccl_available), kind,
+                             launched, nccl_available)
     if backend == "single":
         comm = SingleCommunicator()
         bound = _bind(kind, comm)
@@ -128,7 +195,8 @@ def init_process_group(backend="auto", timeout=None, abort_on_exception=None, de
         comm = NcclCommunicator(host, bound)
     else:
         raise ValueError(f"unknown backend={backend!r}; supported backends: "
-                         f"{', '.join(available_backends())}")
+                         f"{', '.join(available_backends())} (and PyTorch's 'gloo', 'nccl', 'mpi')")
+    _check_claims(comm, world_size, rank)
     seconds = resolve_timeout(timeout)
     if comm.size > 1:
         if _resolve_abort(abort_on_exception):
@@ -190,12 +258,12 @@ def get_watchdog():
     return _watchdog
 
 
-def get_rank():
+def get_rank(group=None):
     """This process's rank in the default group (0 … world size − 1)."""
     return _default().rank
 
 
-def get_world_size():
+def get_world_size(group=None):
     """Number of processes in the default group."""
     return _default().size
 
@@ -219,39 +287,6 @@ def _watched(what, fn, *args):
             _watchdog.end(token)
 
 
-def _array(array):
-    return array.array if isinstance(array, Tensor) else array
-
-
-def barrier():
-    """Block until every rank reaches the barrier."""
-    _watched("barrier()", _default().barrier)
-
-
-def all_reduce(array, op="sum"):
-    """Reduce ``array`` (NumPy array or Tensor) over all ranks, in place.
-
-    ``op`` is ``"sum"``, ``"prod"``, ``"max"``, ``"min"`` or ``"avg"`` (sum divided by the
-    world size, for floating-point arrays).
-    """
-    comm, data = _default(), _array(array)
-    if op == "avg":
-        _watched("all_reduce(op='avg')", comm.allreduce, data, "sum")
-        data /= comm.size
-    else:
-        _watched(f"all_reduce(op={op!r})", comm.allreduce, data, op)
-
-
-def broadcast(array, src=0):
-    """Overwrite ``array`` (NumPy array or Tensor) on every rank with rank ``src``'s, in place."""
-    _watched(f"broadcast(src={src})", _default().bcast, _array(array), src)
-
-
-def all_gather_object(obj):
-    """Return the list of every rank's picklable ``obj``, indexed by rank."""
-    return _watched("all_gather_object()", _default().allgather_obj, obj)
-
-
-def broadcast_object(obj, src=0):
-    """Return rank ``src``'s picklable ``obj`` on every rank."""
-    return _watched(f"broadcast_object(src={src})", _default().bcast_obj, obj, src)
+def is_available():
+    """True: distributed training is always available (one process without a launcher)."""
+    return True

@@ -85,3 +85,40 @@ def test_naive_reducer_averages_each_gradient(world):
     numpy.testing.assert_allclose(p.grad, (world.size - 1) / 2)
     numpy.testing.assert_array_equal(q.grad, 0)
 
+
+
+@pytest.mark.mpi
+def test_pytorch_collectives(world):
+    n, r = dist.get_world_size(), dist.get_rank()
+    t = distgrad.tensor(numpy.full(4, float(r + 1)))
+    work = dist.all_reduce(t, op=dist.ReduceOp.AVG, async_op=True)
+    work.wait()
+    numpy.testing.assert_allclose(t.numpy(), (n + 1) / 2)
+    mine = distgrad.tensor([float(r), 10.0 * r])
+    everyone = [distgrad.zeros(2) for _ in range(n)]
+    dist.all_gather(everyone, mine)
+    assert [e.tolist() for e in everyone] == [[float(i), 10.0 * i] for i in range(n)]
+    flat = distgrad.zeros(2 * n)
+    dist.all_gather_into_tensor(flat, mine)
+    assert flat.tolist() == [v for i in range(n) for v in (float(i), 10.0 * i)]
+    gathered = [distgrad.zeros(2) for _ in range(n)] if r == 0 else None
+    dist.gather(mine, gathered, dst=0)
+    if r == 0:
+        assert [g.tolist() for g in gathered] == [[float(i), 10.0 * i] for i in range(n)]
+    piece = distgrad.zeros(2)
+    pieces = [distgrad.tensor([float(i), -1.0]) for i in range(n)] if r == n - 1 else None
+    dist.scatter(piece, pieces, src=n - 1)
+    assert piece.tolist() == [float(r), -1.0]
+    out = distgrad.zeros(1)
+    dist.reduce_scatter(out, [distgrad.tensor([float(i + r)]) for i in range(n)])
+    assert out.tolist() == [float(n * r + n * (n - 1) / 2)]
+    objects = [None] * n
+    dist.all_gather_object(objects, ("rank", r))
+    assert objects == [("rank", i) for i in range(n)]
+    listed = [r, "x"]
+    dist.broadcast_object_list(listed, src=n - 1)
+    assert listed == [n - 1, "x"]
+    m = distgrad.tensor([float(r)])
+    dist.reduce(m, dst=0, op=dist.ReduceOp.MAX)
+    if r == 0:
+        assert m.tolist() == [n - 1.0]

@@ -1,4 +1,5 @@
-"""Under MPI only local rank 0 of each node downloads a data set; the others wait, then read it."""
+"""Under MPI one process per machine downloads a data set; the others wait on its lock, then read
+the files it wrote."""
 import shutil
 import tempfile
 import urllib.request
@@ -11,7 +12,7 @@ from test_data_datasets import SIZES, Tiny, _arrays, _serve
 
 
 @pytest.mark.mpi
-def test_only_local_rank_0_downloads_and_every_rank_loads(world, monkeypatch):
+def test_one_process_downloads_and_every_rank_loads(world, monkeypatch):
     top = world.bcast_obj(tempfile.mkdtemp(prefix="distgrad-dl-") if world.rank == 0 else None)
     if world.rank == 0:
         mirror = _serve(Path(top) / "mirror")
@@ -28,10 +29,10 @@ def test_only_local_rank_0_downloads_and_every_rank_loads(world, monkeypatch):
     monkeypatch.setenv("HOME", top)
     monkeypatch.delenv("DISTGRAD_DATA", raising=False)
     try:
-        ds = Tiny(root=Path(top) / "root")  # one node here: local rank 0 is rank 0
+        ds = Tiny(root=Path(top) / "root")  # every rank at once, on one machine
         assert len(ds) == SIZES["train"] and ds.targets.tolist() == _arrays("train")[1].tolist()
         counts = world.allgather_obj(len(opened))
-        assert counts[0] == 2 and all(c == 0 for c in counts[1:]), counts
+        assert sorted(counts)[-1] == 2 and sum(counts) == 2, counts  # one downloader
     finally:
         world.barrier()
         if world.rank == 0:

@@ -1,0 +1,99 @@
+"""``distgrad run``: ``torchrun``'s command line on MPI. It starts ``--nnodes x
+--nproc-per-node`` ranks of a script with one ``mpiexec`` and waits for them; each rank finds
+``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE`` and ``LOCAL_WORLD_SIZE`` set, as under torchrun.
+
+Unlike torchrun, it is run once for the whole job, not once per node: MPI starts the ranks on
+every node (listed in ``--hostfile``, or taken from the Slurm/PBS allocation it runs in).
+torchrun's rendezvous options (``--node-rank``, ``--master-addr``, ``--master-port``,
+``--rdzv-*``, ``--standalone``) are accepted so existing command lines work, and have nothing to
+do here.
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+from ..distributed.run import LaunchError, cores, mpiexec_command, rank_environment
+
+EPILOG = """examples:
+  distgrad run --nproc-per-node 2 train.py --epochs 3
+  distgrad run --nproc-per-node 4 -m mypackage.train
+  distgrad run --nnodes 2 --nproc-per-node 8 --hostfile hosts train.py   (MPICH: host:slots lines)
+  salloc -N 2 distgrad run --nnodes 2 --nproc-per-node 4 train.py      (nodes from Slurm)"""
+
+
+def _count(text):
+    """``--nproc-per-node``: a number, or torchrun's ``cpu``/``auto`` (one per core here)."""
+    if text in ("cpu", "auto"):
+        return cores()
+    if text == "gpu":
+        from ..backend import cuda_device_count
+        return max(1, cuda_device_count())
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _nodes(text):
+    """``--nnodes``: N, or torchrun's elastic ``MIN:MAX`` (MAX nodes are started here)."""
+    return _count(text.split(":")[-1])
+
+
+def add_run_parser(sub, formatter):
+    """Add ``distgrad run`` to the subcommands."""
+    r = sub.add_parser("run", help="start a script on several ranks, like torchrun",
+                       description="Start --nnodes x --nproc-per-node ranks of a script with one "
+                       "mpiexec, as torchrun does; each rank finds RANK, LOCAL_RANK, WORLD_SIZE "
+                       "and LOCAL_WORLD_SIZE set. Run it once for the whole job.", epilog=EPILOG,
+                       formatter_class=formatter)
+    r.add_argument("--nproc-per-node", "--nproc_per_node", dest="nproc_per_node", type=_count,
+                   default=1, help="ranks per node: a number, or 'cpu'/'auto' for one per core")
+    r.add_argument("--nnodes", type=_nodes, default=1, help="number of nodes (N or MIN:MAX)")
+    r.add_argument("--hostfile", help="hosts to run on (otherwise the batch allocation's, or "
+                   "this machine)")
+    r.add_argument("-m", "--module", dest="module", action="store_true",
+                   help="run the target as a module (python -m), as torchrun -m")
+    r.add_argument("--no-python", "--no_python", dest="no_python", action="store_true",
+                   help="run the target as an executable, not with this Python")
+    r.add_argument("--dry-run", action="store_true", help="print the mpiexec command and exit")
+    for name in ("--node-rank", "--node_rank", "--master-addr", "--master_addr",
+                 "--master-port", "--master_port", "--rdzv-backend", "--rdzv_backend",
+                 "--rdzv-endpoint", "--rdzv_endpoint", "--rdzv-id", "--rdzv_id",
+                 "--max-restarts", "--max_restarts", "--monitor-interval", "--log-dir"):
+        r.add_argument(name, dest="ignored_" + name.strip("-").replace("-", "_"),
+                       help=argparse.SUPPRESS)
+    r.add_argument("--standalone", action="store_true", help=argparse.SUPPRESS)
+    r.add_argument("script", help="the training script (or module with -m)")
+    r.add_argument("script_args", nargs=argparse.REMAINDER, help="arguments for the script")
+
+
+def command(args):
+    """The argv ``distgrad run`` executes."""
+    if args.no_python:
+        program = [args.script]
+    elif args.module:
+        program = [sys.executable, "-m", args.script]
+    else:
+        program = [sys.executable, args.script]
+    return mpiexec_command(program + list(args.script_args), args.nproc_per_node,
+                           nnodes=args.nnodes, hostfile=args.hostfile)
+
+
+def run(args):
+    """Start the ranks, wait for them, and return the job's exit code."""
+    if not (args.module or args.no_python) and not os.path.exists(args.script):
+        print(f"distgrad run: error: no such script: {args.script}", file=sys.stderr)
+        return 2
+    try:
+        cmd = command(args)
+    except LaunchError as exc:
+        print(f"distgrad run: error: {exc}", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        print(" ".join(cmd))
+        return 0
+    try:
+        return subprocess.call(cmd, env=rank_environment(args.nproc_per_node))
+    except KeyboardInterrupt:
+        return 130

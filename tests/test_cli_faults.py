@@ -185,10 +185,12 @@ def test_changed_settings_on_resume_are_listed_and_the_schedule_stays_sensible(t
     lrs = [r["lr"] for r in read_metrics(metrics) if r["kind"] == "step" and r["step"] > 32]
     assert lrs == sorted(lrs, reverse=True) and lrs[0] > 1e-3 and lrs[-1] < 1e-5
     # Settings that change what the run is are still refused, each named.
-    r = train([*common, "--resume", "--seed", "1", "--batch-size", "16"], check=False)
+    r = train([*common, "--resume", "--seed", "1", "--batch-size", "16", "--lr", "0.01"],
+              check=False)
     assert r.returncode == EXIT_USAGE
     assert "batch_size: checkpoint has 32, this run has 16" in r.stderr
     assert "seed: checkpoint has 0, this run has 1" in r.stderr
+    assert "also changed, which resuming would allow: lr 0.002 -> 0.01" in r.stderr
 
 
 # ---------------------------------------------------------- outputs checked up front --

@@ -156,7 +156,14 @@ def _restore(args, model, opt, loader, rank, world_size, say, warn):
     diffs = checkpoint.differences(meta, _run_meta(args, world_size))
     fixed = [d for d in diffs if d[0] in FIXED]
     if fixed:
-        checkpoint.check_compatible({k: a for k, a, _ in fixed}, {k: b for k, _, b in fixed})
+        allowed = [f"{k} {a!r} -> {b!r}" for k, a, b in diffs if k not in FIXED]
+        try:
+            checkpoint.check_compatible({k: a for k, a, _ in fixed}, {k: b for k, _, b in fixed})
+        except checkpoint.CheckpointError as exc:
+            if not allowed:
+                raise
+            raise checkpoint.CheckpointError(f"{exc} (also changed, which resuming would "
+                                             f"allow: {'; '.join(allowed)})") from None
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
     loader.load_state_dict(state["loader"])

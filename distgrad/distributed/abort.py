@@ -9,15 +9,19 @@ exit 1, empty stderr). ``last_words`` therefore writes straight to file descript
 when that is a pipe (a launcher's), waits until the reader has taken every byte before the
 caller aborts.
 """
-import fcntl
 import os
 import stat
 import struct
 import sys
-import termios
 import threading
 import time
 import traceback
+
+try:  # POSIX; elsewhere last_words writes without waiting for the reader
+    import fcntl
+    import termios
+except ImportError:
+    fcntl = termios = None
 
 EXIT_EXCEPTION = 1   # an uncaught exception on some rank ended the job
 EXIT_WATCHDOG = 3    # a rank waited in a collective longer than the watchdog's timeout
@@ -37,6 +41,8 @@ def format_with_rank(rank, exc_type, exc, tb, where="main thread"):
 def _unread_bytes(fd):
     """Bytes written to the pipe ``fd`` that its reader has not taken yet (Linux FIONREAD
     answers for either end of a pipe); None when ``fd`` is not a pipe or cannot say."""
+    if fcntl is None:
+        return None
     try:
         if not stat.S_ISFIFO(os.fstat(fd).st_mode):
             return None

@@ -5,6 +5,12 @@
 # activates the virtual environment, prints where the job runs, checks MPI with
 # `distgrad info` on every rank, then runs `distgrad train` on every rank.
 #
+# Time limits and preemption: the templates ask Slurm for SIGUSR1 shortly before the time
+# limit (#SBATCH --signal=B:USR1@<s>, to this shell only).  This shell passes SIGUSR1 and
+# SIGTERM on to the launcher, which hands them to every rank; the ranks finish their step,
+# write a checkpoint and exit 75.  The job then requeues itself (scontrol requeue; same job id,
+# so the same DISTGRAD_RUN_DIR) and continues from that checkpoint with --resume.
+#
 #   DISTGRAD_HOME        the repository (holds launch/ and slurm/)                 [required]
 #   DISTGRAD_MODEL       mlp | cnn                                                 [required]
 #   DISTGRAD_DATASET     mnist | fashion-mnist | synthetic                            [mnist]
@@ -19,6 +25,7 @@
 #   DISTGRAD_DEVICE      auto | cpu | cuda                                             [auto]
 #   DISTGRAD_LAUNCHER    mpiexec | srun (see slurm/README.md)                       [mpiexec]
 #   DISTGRAD_SRUN_MPI    srun --mpi=: pmi2 for MPICH and Intel MPI, pmix for Open MPI  [pmi2]
+#   DISTGRAD_MAX_REQUEUES  how many times a stopped run requeues itself; 0 = never        [20]
 set -euo pipefail
 
 die() { printf 'run_distgrad.sh: %s\n' "$*" >&2; exit 2; }
@@ -35,6 +42,8 @@ DISTGRAD_RUN_DIR="${DISTGRAD_RUN_DIR-$DISTGRAD_HOME/runs/${SLURM_JOB_NAME:-job}-
 DISTGRAD_DEVICE="${DISTGRAD_DEVICE:-auto}"
 DISTGRAD_LAUNCHER="${DISTGRAD_LAUNCHER:-mpiexec}"
 DISTGRAD_SRUN_MPI="${DISTGRAD_SRUN_MPI:-pmi2}"
+DISTGRAD_MAX_REQUEUES="${DISTGRAD_MAX_REQUEUES:-20}"
+EXIT_PREEMPTED=75  # distgrad train: stopped by a signal after writing a checkpoint
 
 [ -f "$DISTGRAD_HOME/slurm/run_distgrad.sh" ] ||
   die "DISTGRAD_HOME=$DISTGRAD_HOME is not the distgrad repository (no slurm/run_distgrad.sh there)"
@@ -83,7 +92,8 @@ fi
 read -r -a extra <<<"$DISTGRAD_ARGS" || true
 train+=(${extra[@]+"${extra[@]}"})
 
-echo "== job $SLURM_JOB_ID (${SLURM_JOB_NAME:-}) on $(hostname), $(date -Is)"
+echo "== job $SLURM_JOB_ID (${SLURM_JOB_NAME:-}) on $(hostname), $(date -Is)," \
+  "start $((${SLURM_RESTART_COUNT:-0} + 1))"
 echo "   nodes: ${SLURM_JOB_NODELIST:-?} (${SLURM_JOB_NUM_NODES:-?}); tasks: $SLURM_NTASKS," \
   "per node: ${SLURM_TASKS_PER_NODE:-?}; cpus per task: $OMP_NUM_THREADS;" \
   "GPUs: ${SLURM_JOB_GPUS:-none}"
@@ -99,5 +109,41 @@ echo "== distgrad info (every rank)"
 "${launch[@]}" ${bind[@]+"${bind[@]}"} "$python" -m distgrad info
 echo "== distgrad train"
 printf '+ %s\n' "${launch[*]} ${bind[*]:+${bind[*]} }$python ${train[*]}"
-"${launch[@]}" ${bind[@]+"${bind[@]}"} "$python" "${train[@]}"
-echo "== finished $(date -Is)"
+# In the background, so that this shell runs its traps at once (bash runs them only after a
+# foreground command ends) and passes the signal on to the launcher.
+launcher=""
+stop_signal=""
+# shellcheck disable=SC2317  # called by the traps below
+forward() {
+  stop_signal="$1"
+  echo "== SIG$1 received $(date -Is): passing it on to the ranks"
+  if [ -n "$launcher" ]; then kill -s "$1" "$launcher" 2>/dev/null || true; fi
+}
+trap 'forward USR1' USR1
+trap 'forward TERM' TERM
+"${launch[@]}" ${bind[@]+"${bind[@]}"} "$python" "${train[@]}" &
+launcher=$!
+# A signal that came during the checks above is passed on now (the ranks stop after a step).
+if [ -n "$stop_signal" ]; then kill -s "$stop_signal" "$launcher" 2>/dev/null || true; fi
+status=0
+while :; do
+  wait "$launcher" && status=0 || status=$?
+  # A trapped signal interrupts wait (status > 128) while the launcher still runs.
+  kill -0 "$launcher" 2>/dev/null || break
+done
+wait "$launcher" && status=0 || status=$?   # the launcher's own exit status
+echo "== finished $(date -Is), exit status $status"
+if [ "$status" = "$EXIT_PREEMPTED" ] || { [ -n "$stop_signal" ] && [ "$status" != 0 ]; }; then
+  restarts="${SLURM_RESTART_COUNT:-0}"
+  if [ -n "$DISTGRAD_RUN_DIR" ] && [ "$restarts" -lt "$DISTGRAD_MAX_REQUEUES" ]; then
+    echo "== requeueing job $SLURM_JOB_ID (start $((restarts + 2)) will resume from the checkpoint)"
+    scontrol requeue "$SLURM_JOB_ID"
+    exit 0
+  fi
+  if [ -z "$DISTGRAD_RUN_DIR" ]; then
+    echo "== not requeued: without DISTGRAD_RUN_DIR there is no checkpoint to resume from"
+  else
+    echo "== not requeued: started $((restarts + 1)) times (DISTGRAD_MAX_REQUEUES=$DISTGRAD_MAX_REQUEUES)"
+  fi
+fi
+exit "$status"

@@ -48,7 +48,8 @@ def test_parser_rejects_bad_values():
 def test_one_rank_end_to_end_with_metrics_and_plot(tmp_path):
     metrics = tmp_path / "m.jsonl"
     out = train(["--model", "mlp", "--epochs", "2", "--metrics", str(metrics), "--log-every", "4",
-                 "--lr-schedule", "cosine", "--warmup-steps", "3", *QUICK]).stdout
+                 "--lr-schedule", "cosine", "--warmup-steps", "3", "--batch-size", "64",
+                 *QUICK]).stdout
     assert "epoch 2/2" in out and "done: 32 steps" in out
     records = [json.loads(line) for line in metrics.read_text().splitlines()]
     steps = [r for r in records if r["kind"] == "step"]
@@ -111,7 +112,7 @@ def test_killed_run_resumes_to_bitwise_identical_parameters(tmp_path, ranks):
 
 def test_resume_refuses_another_configuration(tmp_path):
     ckpt = tmp_path / "ckpt"
-    train(["--model", "mlp", "--checkpoint-dir", str(ckpt), *QUICK])
+    train(["--model", "mlp", "--batch-size", "64", "--checkpoint-dir", str(ckpt), *QUICK])
     result = train(["--model", "mlp", "--batch-size", "32", "--checkpoint-dir", str(ckpt),
                     "--resume", *QUICK], check=False)
     assert result.returncode != 0

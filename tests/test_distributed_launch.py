@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from distgrad.distributed import launcher
+from distgrad.distributed import abort, launcher
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = os.path.join(REPO, "tests", "mpi", "scripts")
@@ -56,17 +56,20 @@ def test_one_rank_raising_ends_the_job(where, message):
                for line in proc.stderr.splitlines()), proc.stderr
 
 
-@pytest.mark.parametrize("where, waited_in", [
-    ("barrier", "in barrier()"),
-    ("ddp", "in Allreduce of gradient bucket 0 of 1 (288 bytes) in DDP step 1"),
+@pytest.mark.parametrize("where, waited_in, absent", [
+    ("barrier", "in barrier(), called from stall.py:", "rank 1 is outside any collective"),
+    ("ddp", "in Tensor.backward() → Allreduce of gradient bucket 0 of 1 (288 bytes) in DDP "
+            "step 1, called from stall.py:", "rank 1 is outside any collective"),
+    ("stop", "in barrier(), called from stall.py:", "rank 1 did not answer"),
 ])
-def test_watchdog_reports_where_a_rank_waits_and_aborts(where, waited_in):
+def test_watchdog_reports_where_a_rank_waits_and_aborts(where, waited_in, absent):
     proc, seconds = run_mpi("stall.py", where, "1.5")
-    assert proc.returncode != 0
+    assert proc.returncode == abort.EXIT_WATCHDOG, proc.stderr
     assert seconds < 20
     assert "was not stopped" not in proc.stdout
     assert "[rank 0] distgrad watchdog: no progress for" in proc.stderr, proc.stderr
     assert waited_in in proc.stderr
+    assert "Rank 1 did not arrive: " + absent in proc.stderr
 
 
 def test_unused_parameter_on_one_rank_is_an_error_everywhere():

@@ -182,6 +182,61 @@ def test_watchdog_fires_once_with_what_was_waited_in():
     assert message.startswith("[rank 3] distgrad watchdog: no progress for")
     assert "Allreduce of gradient bucket 2 of 3 in DDP step 17" in message
     assert "DISTGRAD_WATCHDOG_TIMEOUT" in message
+    assert "exit code 3" in message and "unknown" in message  # no peers to ask here
+
+
+def _wait_in_barrier(dog, fired):
+    dog.begin("barrier()")
+    deadline = time.monotonic() + 5
+    while not fired and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def test_watchdog_names_the_code_that_issued_the_collective():
+    fired = []
+    dog = watchdog.Watchdog(0.2, fired.append, rank=0)
+    try:
+        _wait_in_barrier(dog, fired)
+    finally:
+        dog.stop()
+    assert len(fired) == 1
+    assert "in barrier(), called from test_distributed_process_group.py:" in fired[0]
+    assert "in _wait_in_barrier" in fired[0]
+
+
+def test_describe_caller_names_the_distgrad_entry_point():
+    import distgrad
+    frames = []
+
+    class Probe(distgrad.nn.Module):
+        def forward(self, x):
+            frames.append(sys._getframe())
+            return x
+
+    entry, caller = watchdog.describe_caller(sys._getframe())
+    assert entry is None and caller.startswith("test_distributed_process_group.py:")
+    Probe()(1)   # Module.__call__ (distgrad) -> forward (this file): the caller is here
+    entry, caller = watchdog.describe_caller(frames[0])
+    assert entry is None and caller.endswith("in forward")
+    entry, caller = watchdog.describe_caller(frames[0].f_back)
+    assert entry == "Module.__call__()" and caller.endswith("in test_describe_caller_names_the_distgrad_entry_point")
+
+
+def test_last_words_waits_until_a_pipe_reader_took_the_message():
+    import subprocess
+    code = ("import time, sys; from distgrad.distributed.abort import last_words; "
+            "t = time.monotonic(); last_words('x' * 1000, timeout=0.5); "
+            "print(round(time.monotonic() - t, 2), file=sys.stdout, flush=True)")
+    # Nobody reads stderr for 1 s: last_words gives up after its 0.5 s timeout.
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    out = proc.stdout.readline()
+    err = proc.stderr.read()
+    proc.wait()
+    assert float(out) >= 0.45 and err == "x" * 1000 + "\n"
+    # Read at once: it returns as soon as the pipe is empty.
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert float(proc.stdout) < 0.45 and proc.stderr == "x" * 1000 + "\n"
 
 
 class _RecordingComm(SingleCommunicator):
@@ -194,7 +249,7 @@ class _RecordingComm(SingleCommunicator):
         self.aborted.append(errorcode)
 
 
-def test_abort_hooks_prefix_rank_and_abort(capsys):
+def test_abort_hooks_prefix_rank_and_abort(capfd):
     comm = _RecordingComm()
     before = (sys.excepthook, threading.excepthook)
     abort.install_abort_hooks(comm)
@@ -204,7 +259,7 @@ def test_abort_hooks_prefix_rank_and_abort(capsys):
             raise ValueError("boom on this rank")
         except ValueError:
             sys.excepthook(*sys.exc_info())
-        err = capsys.readouterr().err
+        err = capfd.readouterr().err   # written to descriptor 2 itself (see last_words)
         assert comm.aborted == [1]
         assert err.startswith("[rank 5] uncaught exception in the main thread")
         assert "[rank 5] ValueError: boom on this rank" in err
@@ -213,7 +268,7 @@ def test_abort_hooks_prefix_rank_and_abort(capsys):
         thread = threading.Thread(target=lambda: 1 / 0, name="worker")
         thread.start()
         thread.join()
-        err = capsys.readouterr().err
+        err = capfd.readouterr().err
         assert comm.aborted == [1, 1]
         assert "thread 'worker'" in err and "[rank 5] ZeroDivisionError" in err
     finally:

@@ -185,3 +185,70 @@ def test_cnn_template_with_the_default_mpiexec_in_the_allocation(jobs):
     log = _check_finished_on_two_ranks(jobs["mnist_cnn.sbatch"])
     assert "launch/mpirun.sh -n 2" in log
     assert len(re.findall(r"^rank \d: .*CUDA_VISIBLE_DEVICES=\(unset\)$", log, re.M)) == 2, log
+
+
+# ------------------------------------------------ time limit, requeue, resume --
+
+REQUEUE_TIMEOUT = 480  # seconds for the whole requeued job; about 150 when all is well
+
+
+def _job_field(env, job, name):
+    out = subprocess.run(["scontrol", "show", "job", job], env=env, capture_output=True,
+                         text=True, timeout=30).stdout
+    found = re.search(rf"\b{name}=(\S*)", out)
+    return found.group(1) if found else "", out
+
+
+def test_time_limited_job_finishes_through_requeues_bitwise(cluster, tmp_path):
+    """A CNN job with a 1-minute limit and more training than that (1,200 steps, 70-80 s
+    here): SIGUSR1 before the limit makes the ranks checkpoint and exit 75, the job requeues
+    itself and resumes, as often as needed; its final parameters equal an uninterrupted run's
+    bit for bit."""
+    import numpy
+    args = ["--dataset", "synthetic", "--epochs", "2", "--batch-size", "64",
+            "--train-samples", "76800", "--test-samples", "64"]
+    reference = tmp_path / "reference.npz"
+    local = {k: v for k, v in os.environ.items()
+             if not k.startswith(("SLURM_", "PMI", "DISTGRAD_"))}
+    local.update(OMP_NUM_THREADS="1")
+    ref = subprocess.run([str(Path(sys.prefix) / "bin" / "mpiexec"), "-n", "2", sys.executable,
+                          "-m", "distgrad", "train", "--model", "cnn", *args, "--no-progress",
+                          "--save-model", str(reference)], cwd=REPO, env=local,
+                         capture_output=True, text=True, timeout=300)
+    assert ref.returncode == 0, ref.stdout + ref.stderr
+
+    env = {k: v for k, v in cluster.items()
+           if not k.startswith(("DISTGRAD_", "MPIR_CVAR_")) and k != "CUDA_VISIBLE_DEVICES"}
+    run_dir, log = tmp_path / "run", tmp_path / "job.out"
+    env.update(DISTGRAD_DATASET="synthetic", DISTGRAD_EPOCHS="2", DISTGRAD_BATCH_SIZE="64",
+               DISTGRAD_ARGS=f"--train-samples 76800 --test-samples 64 --log-every 50 "
+                             f"--save-model {run_dir}/model.npz",
+               DISTGRAD_VENV=sys.prefix, DISTGRAD_RUN_DIR=str(run_dir))
+    submit = subprocess.run(["sbatch", "--parsable", "--nodes=2", "--ntasks-per-node=1",
+                             "--cpus-per-task=1", "--time=1", "--signal=B:USR1@45",
+                             f"--output={log}", str(SLURM / "mnist_cnn.sbatch")],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert submit.returncode == 0, submit.stderr
+    job = submit.stdout.strip().split(";")[0]
+    deadline = time.monotonic() + REQUEUE_TIMEOUT
+    state = ""
+    while time.monotonic() < deadline:
+        state, _ = _job_field(env, job, "JobState")
+        if state in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY"):
+            break
+        if state == "PENDING" and _job_field(env, job, "Reason")[0] == "BeginTime":
+            # Slurm holds a requeued job for two minutes; the test need not wait for that.
+            subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], env=env,
+                           capture_output=True, timeout=30)
+        time.sleep(2)
+    text = log.read_text() if log.exists() else "(no log)"
+    restarts, details = _job_field(env, job, "Restarts")
+    assert state == "COMPLETED", f"job {job} ended {state!r}:\n{details}\n{text}"
+    assert int(restarts) >= 1, f"the job was never requeued:\n{text}"
+    assert "stopped by SIGUSR1 after step" in text and "requeueing job" in text, text
+    assert re.search(r"^resumed from step \d+", text, re.M), text
+    assert re.search(r"^done: 1200 steps", text, re.M), text
+    with numpy.load(reference) as a, numpy.load(run_dir / "model.npz") as b:
+        assert sorted(a.files) == sorted(b.files)
+        for k in a.files:
+            assert numpy.array_equal(a[k], b[k]), f"{k} differs from the uninterrupted run"

@@ -5,6 +5,7 @@ import sys
 
 from ..models import MODELS
 from .data import DATASETS
+from .recipes import EXIT_USAGE, epilog, recipe_help
 
 
 def _positive(kind):
@@ -25,8 +26,9 @@ def _non_negative(kind):
     return parse
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows defaults of options that take a value; flags and unset options say it in words."""
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows defaults of options that take a value; flags and unset options say it in words;
+    the epilog keeps its line breaks."""
 
     def _get_help_string(self, action):
         if action.nargs == 0 or action.default is None:
@@ -42,20 +44,24 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train the MNIST MLP or CNN",
-                       formatter_class=_HelpFormatter)
+                       formatter_class=_HelpFormatter, epilog=epilog())
     t.add_argument("--model", choices=sorted(MODELS), default="cnn", help="the workload")
     t.add_argument("--dataset", choices=DATASETS, default="mnist",
                    help="synthetic needs no files (see --train-samples)")
     t.add_argument("--epochs", type=_positive(int), default=1, help="passes over the training set")
-    t.add_argument("--batch-size", type=_positive(int), default=64, help="per rank")
-    t.add_argument("--lr", type=_positive(float), default=1e-3, help="learning rate")
+    t.add_argument("--batch-size", type=_positive(int), default=None,
+                   help=f"per rank (default: {recipe_help('batch_size')})")
+    t.add_argument("--lr", type=_positive(float), default=None,
+                   help=f"learning rate (default: {recipe_help('lr')})")
     t.add_argument("--optimizer", choices=("sgd", "adam"), default="adam", help="optimiser")
     t.add_argument("--momentum", type=_non_negative(float), default=0.9, help="for sgd")
     t.add_argument("--weight-decay", type=_non_negative(float), default=0.0)
-    t.add_argument("--lr-schedule", choices=("none", "step", "cosine"), default="none")
+    t.add_argument("--lr-schedule", choices=("none", "step", "cosine"), default=None,
+                   help=f"per-step schedule after the warm-up (default: {recipe_help('lr_schedule')})")
     t.add_argument("--lr-step-epochs", type=_positive(int), default=1, help="for --lr-schedule step")
     t.add_argument("--lr-gamma", type=_positive(float), default=0.7, help="for --lr-schedule step")
-    t.add_argument("--warmup-steps", type=_non_negative(int), default=0)
+    t.add_argument("--warmup-steps", type=_non_negative(int), default=None,
+                   help=f"linear warm-up (default: {recipe_help('warmup_steps')})")
     t.add_argument("--grad-clip", type=_non_negative(float), default=0.0, help="max gradient norm; 0 = off")
     t.add_argument("--accumulate", type=_positive(int), default=1, metavar="K",
                    help="micro-batches of --batch-size per optimiser step (gradient accumulation)")
@@ -77,11 +83,23 @@ def build_parser():
     t.add_argument("--checkpoint-every", type=_non_negative(int), default=0, metavar="N",
                    help="also checkpoint every N steps (always at the end of each epoch)")
     t.add_argument("--keep-checkpoints", type=_positive(int), default=3)
-    t.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
+    t.add_argument("--resume", action="store_true",
+                   help="continue from the newest valid checkpoint (older ones when newer fail "
+                   "verification); lr, epochs, schedule, weight decay, momentum and clipping "
+                   "may change (warned about, schedule rebuilt from that step), the rest may not")
+    t.add_argument("--on-nonfinite", choices=("stop", "skip", "off"), default="stop",
+                   help="on a NaN/inf gradient on any rank: stop (exit 4), skip the step, or "
+                   "do not check")
+    t.add_argument("--max-skips", type=_positive(int), default=5, metavar="K",
+                   help="with --on-nonfinite skip: stop (exit 4) at the K-th non-finite step in a row")
     t.add_argument("--metrics", default=None, metavar="FILE", help="JSON lines of step and epoch metrics")
     t.add_argument("--log-every", type=_positive(int), default=10, metavar="N",
-                   help="steps between loss readings (each one waits for the device)")
+                   help="steps between loss readings (each one waits for the device) and "
+                   "between the ranks' checks for a stop signal")
     t.add_argument("--plot", default=None, metavar="FILE.png", help="loss and accuracy curves (matplotlib)")
+    t.add_argument("--tensorboard", default=None, metavar="DIR",
+                   help="TensorBoard event files: loss, accuracy, lr, samples/s, communication "
+                   "(pip install 'distgrad[tensorboard]')")
     t.add_argument("--timeline", default=None, metavar="FILE", help="Chrome-trace timeline of compute and communication")
     t.add_argument("--save-model", default=None, metavar="FILE.npz", help="write the final state_dict")
     t.add_argument("--watchdog-timeout", type=_non_negative(float), default=None,
@@ -115,11 +133,12 @@ def main(argv=None):
         # says it (the cause may be one rank's) and the job ends instead of leaving others waiting.
         from .. import distributed as dist
         many = dist.is_initialized() and dist.get_world_size() > 1
+        from ..distributed.abort import last_words
         prefix = f"[rank {dist.get_rank()}] " if many else ""
-        print(f"{prefix}distgrad train: error: {exc}", file=sys.stderr, flush=True)
+        last_words(f"{prefix}distgrad train: error: {exc}")
         if many:
-            dist.get_default_group().abort(2)
-        return 2
+            dist.get_default_group().abort(EXIT_USAGE)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from .. import backend as _array_backend
 from .abort import install_abort_hooks, uninstall_abort_hooks
 from .communicators import MpiCommunicator, NcclCommunicator, SingleCommunicator, mpi_for_gpu
 from .launcher import detect_launcher
-from .watchdog import Watchdog, abort_on_timeout, resolve_timeout
+from .watchdog import Watchdog, resolve_timeout
 
 BACKENDS = ("auto", "mpi", "single")   # plus "nccl" where CuPy's NCCL loads
 
@@ -202,7 +202,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         if _resolve_abort(abort_on_exception):
             install_abort_hooks(comm)
         if seconds > 0:
-            _watchdog = Watchdog(seconds, abort_on_timeout(comm), rank=comm.rank)
+            _watchdog = Watchdog.for_communicator(comm, seconds)
     _group, _backend, _device = comm, backend, bound
 
 

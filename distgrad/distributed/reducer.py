@@ -141,6 +141,13 @@ class Reducer:
         """The next backward accumulates locally (``no_sync``)."""
         self._expect = False
 
+    def mark_nonfinite(self):
+        """Count this rank's current step as non-finite although its gradients may not be
+        (its loss was NaN/inf): call between forward and backward. The flag travels with the
+        next synchronised backward's gradients, so every rank sees ``last_step_finite`` False
+        in the same step."""
+        self._local_nonfinite = 1
+
     def register_comm_hook(self, state, hook):
         """Reduce each bucket with ``hook(state, bucket)`` instead of the default all-reduce."""
         if self.step > 0 or self._in_backward:
@@ -242,6 +249,8 @@ class Reducer:
             def hook():
                 return self.comm_hook(self.comm_hook_state, grad_bucket)
         launched = time.perf_counter()
+        if self._local_nonfinite and bucket.tail.size:
+            self._stream.mark_nonfinite()
         self._stream.launch(bucket, check_finite=bool(self.check_finite), hook=hook)
         self._times[bucket.index] = (launched, launched)   # GPU times only with a timeline
 

@@ -61,6 +61,10 @@ class StreamLauncher:
         if self._timed:
             self._backward_event = backend.cupy.cuda.get_current_stream().record()
 
+    def mark_nonfinite(self):
+        """Send this step's non-finite flag as set (the reducer's ``mark_nonfinite``)."""
+        self._nonfinite.fill(True)
+
     def write_usage(self, tail, used):
         """Put the usage flags in the tail without a host copy when every parameter was used."""
         if len(used) == self._n_params and all(used):

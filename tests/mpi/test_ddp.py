@@ -273,6 +273,19 @@ def test_check_finite_skip_is_decided_by_every_rank_in_the_same_step(world):
 
 
 @pytest.mark.mpi
+def test_a_nonfinite_loss_marked_on_one_rank_reaches_every_rank(world):
+    ddp = DDP(mlp(), bucket_cap_mb=1e-6, check_finite="skip")
+    x, y = batch(world, 0)
+    loss = mse(ddp(distgrad.tensor(shard(x, world))), shard(y, world))
+    if world.rank == world.size - 1:
+        ddp.reducer.mark_nonfinite()   # e.g. its loss was inf while its gradients were finite
+    loss.backward()
+    assert dist.all_gather_object(ddp.last_step_finite) == [False] * world.size
+    mse(ddp(distgrad.tensor(shard(x, world))), shard(y, world)).backward()
+    assert ddp.last_step_finite      # one step only
+
+
+@pytest.mark.mpi
 def test_check_finite_raise_raises_on_every_rank(world):
     ddp = DDP(mlp(), bucket_cap_mb=1e-6, check_finite=True)
     _poison_on_last_rank(world, ddp)

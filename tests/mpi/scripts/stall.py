@@ -1,5 +1,8 @@
-"""Rank 1 never joins (it sleeps) while rank 0 waits in a barrier or a gradient all-reduce:
-rank 0's watchdog must report where it waits and abort. Arguments: barrier | ddp, timeout."""
+"""Rank 1 never joins (it sleeps, or stops itself with SIGSTOP) while rank 0 waits in a
+barrier or a gradient all-reduce: rank 0's watchdog must report where it waits, name rank 1,
+and abort. Arguments: barrier | ddp | stop, timeout."""
+import os
+import signal
 import sys
 import time
 
@@ -15,8 +18,10 @@ rank = dist.get_rank()
 model = dist.DDP(tiny_model())
 loss_of(model).backward()          # one good step: the hang is in step 1
 if rank == 1:
+    if where == "stop":
+        os.kill(os.getpid(), signal.SIGSTOP)
     time.sleep(120)
-elif where == "barrier":
+elif where in ("barrier", "stop"):
     dist.barrier()
 else:
     loss_of(model).backward()

@@ -224,3 +224,57 @@ def test_backward_inputs_accumulates_only_there():
     w = distgrad.tensor([3.0, -1.0], requires_grad=True)
     (x * w).sum().backward(inputs=[w])
     assert w.grad.tolist() == [1.0, 2.0] and x.grad is None
+
+
+class SplitHalves(Function):
+    """Two outputs; the second scaled, so each output's gradient must reach its own half."""
+
+    @staticmethod
+    def forward(ctx, x):
+        n = x.shape[0] // 2
+        return x[:n] * 1, x[n:] * 3
+
+    @staticmethod
+    def backward(ctx, grad_first, grad_second):
+        return distgrad.cat([grad_first, grad_second * 3])
+
+
+def test_custom_function_with_several_outputs():
+    x = distgrad.tensor(numpy.arange(4.0), requires_grad=True)
+    first, second = SplitHalves.apply(x)
+    assert first.requires_grad and second.requires_grad
+    (first.sum() * 2 + (second * distgrad.tensor([1.0, 10.0])).sum()).backward()
+    assert x.grad.tolist() == [2.0, 2.0, 3.0, 30.0]
+    x.grad = None
+    first, _ = SplitHalves.apply(x)  # an unused output contributes zeros
+    first.sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0, 0.0, 0.0]
+    assert distgrad.autograd.gradcheck(lambda t: SplitHalves.apply(t)[1] * SplitHalves.apply(t)[0],
+                                       (distgrad.tensor(numpy.arange(1.0, 5.0),
+                                                        requires_grad=True),))
+
+
+def test_non_differentiable_output_of_several_gets_zeros_in_backward():
+    seen = []
+
+    class SortWithIndices(Function):
+        @staticmethod
+        def forward(ctx, x):
+            values, indices = x.sort()
+            ctx.mark_non_differentiable(indices)
+            ctx.save_for_backward(indices)
+            return values, indices
+
+        @staticmethod
+        def backward(ctx, grad_values, grad_indices):
+            seen.append(grad_indices.tolist())
+            indices, = ctx.saved_tensors
+            grad = distgrad.zeros_like(grad_values)
+            grad[indices] = grad_values
+            return grad
+
+    x = distgrad.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    values, indices = SortWithIndices.apply(x)
+    assert values.requires_grad and not indices.requires_grad
+    (values * distgrad.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert x.grad.tolist() == [3.0, 1.0, 2.0] and seen == [[0, 0, 0]]

@@ -2,6 +2,10 @@
 shapes, dtypes, gradients, exception classes). The table lives in ``tests/idioms/`` and the
 comparison rules in ``tests/compat_idioms.py``; ``python tests/compat_idioms.py`` prints the
 score."""
+import os
+import subprocess
+import sys
+
 import numpy
 import pytest
 
@@ -9,24 +13,64 @@ from compat_idioms import IDIOMS, check, difference, run
 
 pytest.importorskip("torch")
 
+_TESTS = os.path.dirname(os.path.abspath(__file__))
+
 
 def _test_id(idiom):
     return f"{idiom.fn.__module__.rsplit('.', 1)[-1]}::{idiom.name}"  # e.g. data_grad::grad_zero_
 
 
+def _isolated(idiom):
+    """Whether an idiom runs in a fresh process: PyTorch's gloo process group, set up and torn
+    down idiom after idiom in one process, now and then never returns from a call (a hang in
+    PyTorch's side, seen with DDP); a process of its own with a time limit keeps that from
+    stalling the suite."""
+    return idiom.fn.__module__.endswith(".distributed")
+
+
+def _check_in_a_fresh_process(idiom):
+    code = ("import sys; from compat_idioms import IDIOMS, check; "
+            f"o = check(next(i for i in IDIOMS if i.name == {idiom.name!r})); "
+            "print(o.status); print(o.reason)")
+    for attempt in range(2):  # a PyTorch-side hang is retried once in a new process
+        try:
+            done = subprocess.run([sys.executable, "-c", code], cwd=_TESTS, capture_output=True,
+                                  text=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            continue
+        assert done.returncode == 0, done.stderr[-2000:]
+        status, _, reason = done.stdout.partition("\n")
+        return status.strip(), reason.strip()
+    pytest.fail(f"{idiom.name} did not finish in 120 s, twice")
+
+
+# Known, deliberate differences: each must keep failing (strict), so that this list stays true.
+KNOWN_DIFFERENCES = {
+    "dtype_is_floating_point": "distgrad's dtypes are NumPy's dtype objects, which cannot carry "
+                               "attributes such as torch.float32.is_floating_point; use "
+                               "distgrad.is_floating_point(t) or t.is_floating_point()",
+}
+
+
 @pytest.mark.parametrize("idiom", IDIOMS, ids=_test_id)
-def test_idiom_behaves_as_in_pytorch(idiom):
-    outcome = check(idiom)
-    if outcome.status == "skipped":
-        pytest.skip(outcome.reason)
-    assert outcome.status == "match", f"{outcome.status}: {outcome.reason}"
+def test_idiom_behaves_as_in_pytorch(idiom, request):
+    if idiom.name in KNOWN_DIFFERENCES:
+        request.applymarker(pytest.mark.xfail(reason=KNOWN_DIFFERENCES[idiom.name], strict=True))
+    if _isolated(idiom):
+        status, reason = _check_in_a_fresh_process(idiom)
+    else:
+        outcome = check(idiom)
+        status, reason = outcome.status, outcome.reason
+    if status == "skipped":
+        pytest.skip(reason)
+    assert status == "match", f"{status}: {reason}"
 
 
 def test_idioms_are_deterministic_in_pytorch():
     """Run twice in PyTorch, every idiom gives the same result: none compares random draws."""
     unstable = []
     for idiom in IDIOMS:
-        if idiom.raises:
+        if idiom.raises or _isolated(idiom):  # those run in processes of their own
             continue
         try:
             first, second = run(idiom, "torch"), run(idiom, "torch")

@@ -132,8 +132,18 @@ class FunctionCtx(ArrayFunction):
     def backward(self, gy):
         # The engine hands arrays; the user's backward takes and returns Tensors, without
         # recording (as PyTorch runs backward without create_graph).
+        layout = self.__dict__.get("_layout")
+        if layout is None:
+            grad_outputs = (Tensor._from_op(gy, None),)
+        else:  # several outputs: gy packs their gradients (see _OutputSlot)
+            xp = backend.get_array_module(gy)
+            grad_outputs = tuple(
+                None if shape is None else Tensor._from_op(
+                    gy[offset:offset + size].reshape(shape).astype(dtype, copy=False)
+                    if offset is not None else xp.zeros(shape, dtype), None)
+                for offset, size, shape, dtype in layout)
         with no_grad():
-            grads = self._function.backward(self, Tensor._from_op(gy, None))
+            grads = self._function.backward(self, *grad_outputs)
         if not isinstance(grads, (tuple, list)):
             grads = (grads,)
         return tuple(g.array if isinstance(g, Tensor) else g for g in grads)
@@ -142,9 +152,11 @@ class FunctionCtx(ArrayFunction):
 class Function:
     """Base class of custom differentiable operations, as PyTorch's ``torch.autograd.Function``.
 
-    Subclass with static methods ``forward(ctx, *args, **kwargs)`` returning one Tensor and
-    ``backward(ctx, grad_output)`` returning one gradient per ``forward`` argument (None where
-    there is none); both receive and return Tensors and run without recording. In ``forward``,
+    Subclass with static methods ``forward(ctx, *args, **kwargs)`` returning a Tensor (or a
+    tuple of them) and ``backward(ctx, *grad_outputs)`` — one gradient per output in, one per
+    ``forward`` argument out (None where there is none); both receive and return Tensors and
+    run without recording. Outputs passed to ``ctx.mark_non_differentiable`` come back without
+    ``requires_grad``, and their gradient in ``backward`` is zeros. In ``forward``,
     ``ctx.save_for_backward(*tensors)`` keeps Tensors that ``ctx.saved_tensors`` gives back in
     ``backward``; ``ctx.needs_input_grad[i]`` says whether argument i needs a gradient. PyTorch's
     newer style — ``forward(*args)`` without ctx plus ``setup_context(ctx, inputs, output)`` —
@@ -195,6 +207,8 @@ class Function:
                 cls.setup_context(ctx, args, out)
             else:
                 out = cls.forward(ctx, *args, **kwargs)
+        if isinstance(out, (tuple, list)):
+            return _several_outputs(ctx, out, args, needs, record)
         array = _one_array(cls, out)
         if not record or id(array) in ctx.__dict__.get("_non_differentiable", ()):
             return Tensor._from_op(array, None)
@@ -202,6 +216,56 @@ class Function:
         ctx._seq = next(_sequence)
         ctx._shape = array.shape
         return Tensor._from_op(array, ctx)
+
+
+class _OutputSlot(ArrayFunction):
+    """One output of a Function with several: its node places the output's gradient into the
+    Function's flat gradient (``ctx._shape`` long), where the engine adds the outputs' parts
+    up before running the Function's backward once."""
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        flat = xp.zeros(self._total, self._dtype)
+        flat[self._offset:self._offset + gy.size] = gy.reshape(-1)
+        return flat
+
+
+def _several_outputs(ctx, outputs, args, needs, record):
+    """The Tensors a Function with several outputs returns, each recorded through an
+    ``_OutputSlot`` that leads back to ``ctx``."""
+    skip = ctx.__dict__.get("_non_differentiable", ())
+    arrays = [o.array if isinstance(o, Tensor) else o for o in outputs]
+    differentiable = [record and isinstance(o, Tensor) and id(a) not in skip and a.dtype.kind in "fc"
+                      for o, a in zip(outputs, arrays)]
+    if not any(differentiable):
+        return tuple(Tensor._from_op(a, None) if isinstance(o, Tensor) else o
+                     for o, a in zip(outputs, arrays))
+    xp = backend.get_array_module(next(a for a, d in zip(arrays, differentiable) if d))
+    dtype = xp.result_type(*[a for a, d in zip(arrays, differentiable) if d])
+    layout, total = [], 0
+    for o, a, d in zip(outputs, arrays, differentiable):
+        if not isinstance(o, Tensor):
+            layout.append((None, 0, None, None))
+        elif d:
+            layout.append((total, a.size, a.shape, a.dtype))
+            total += a.size
+        else:  # its gradient is zeros, as PyTorch materialises it
+            layout.append((None, 0, a.shape, a.dtype))
+    ctx._layout = layout
+    ctx._edges = tuple([(a.grad_fn or a) if n else None for a, n in zip(args, needs)])
+    ctx._seq = next(_sequence)
+    ctx._shape = (total,)
+    results = []
+    for o, a, d, (offset, _, _, _) in zip(outputs, arrays, differentiable, layout):
+        if not d:
+            results.append(Tensor._from_op(a, None) if isinstance(o, Tensor) else o)
+            continue
+        slot = _OutputSlot.__new__(_OutputSlot)
+        slot.needs_input_grad = (True,)
+        slot._edges, slot._seq, slot._shape = (ctx,), next(_sequence), a.shape
+        slot._offset, slot._total, slot._dtype = offset, total, dtype
+        results.append(Tensor._from_op(a, slot))
+    return tuple(results)
 
 
 def once_differentiable(fn):
@@ -218,6 +282,6 @@ def _one_array(cls, out):
         return out
     if isinstance(out, (numbers.Number, numpy.generic)):
         return numpy.asarray(out)
-    raise TypeError(f"{cls.__name__}.forward returned a {type(out).__name__}; a distgrad Function "
-                    "returns exactly one Tensor (write an operation with several outputs as "
-                    "several Functions)")
+    raise TypeError(f"{cls.__name__}.forward returned a {type(out).__name__}; expected one array "
+                    "(or Tensor): an ArrayFunction has exactly one output (a Function may return "
+                    "a tuple of Tensors)")

@@ -12,12 +12,13 @@
 # so the same DISTGRAD_RUN_DIR) and continues from that checkpoint with --resume.
 #
 #   DISTGRAD_HOME        the repository (holds launch/ and slurm/)                 [required]
-#   DISTGRAD_MODEL       mlp | cnn                                                 [required]
+#   DISTGRAD_MODEL       mlp | cnn                                                      [cnn]
 #   DISTGRAD_DATASET     mnist | fashion-mnist | synthetic                            [mnist]
-#   DISTGRAD_EPOCHS      epochs                                                          [10]
-#   DISTGRAD_BATCH_SIZE  samples per rank per step                                       [64]
+#   DISTGRAD_EPOCHS      epochs                                      [the model's recipe]
+#   DISTGRAD_BATCH_SIZE  samples per rank per step                   [the model's recipe]
 #   DISTGRAD_ARGS        more `distgrad train` flags, split on blanks ("--lr 0.01 --optimizer sgd")
 #   DISTGRAD_DATA        folder holding mnist/ and fashion-mnist/ (IDX files), seen by all nodes
+#                        [$HOME/.cache/distgrad]
 #   DISTGRAD_VENV        virtual environment with distgrad and mpi4py   [$DISTGRAD_HOME/.venv]
 #                        (empty: the python3 already on PATH, e.g. after `module load`)
 #   DISTGRAD_RUN_DIR     metrics.jsonl and checkpoints/ of this job; empty = neither
@@ -31,12 +32,13 @@ set -euo pipefail
 die() { printf 'run_distgrad.sh: %s\n' "$*" >&2; exit 2; }
 
 : "${DISTGRAD_HOME:?is not set: the template sets it to the repository (submit from there)}"
-: "${DISTGRAD_MODEL:?is not set: mlp or cnn}"
-: "${SLURM_JOB_ID:?is not set: run this inside a Slurm allocation (sbatch slurm/mnist_mlp.sbatch)}"
+DISTGRAD_MODEL="${DISTGRAD_MODEL:-cnn}"
+: "${SLURM_JOB_ID:?is not set: run this inside a Slurm allocation (sbatch slurm/mnist.sbatch)}"
 DISTGRAD_DATASET="${DISTGRAD_DATASET:-mnist}"
-DISTGRAD_EPOCHS="${DISTGRAD_EPOCHS:-10}"
-DISTGRAD_BATCH_SIZE="${DISTGRAD_BATCH_SIZE:-64}"
+DISTGRAD_EPOCHS="${DISTGRAD_EPOCHS:-}"
+DISTGRAD_BATCH_SIZE="${DISTGRAD_BATCH_SIZE:-}"
 DISTGRAD_ARGS="${DISTGRAD_ARGS:-}"
+DISTGRAD_DATA="${DISTGRAD_DATA:-$HOME/.cache/distgrad}"
 DISTGRAD_VENV="${DISTGRAD_VENV-$DISTGRAD_HOME/.venv}"
 DISTGRAD_RUN_DIR="${DISTGRAD_RUN_DIR-$DISTGRAD_HOME/runs/${SLURM_JOB_NAME:-job}-$SLURM_JOB_ID}"
 DISTGRAD_DEVICE="${DISTGRAD_DEVICE:-auto}"
@@ -80,8 +82,10 @@ case "$DISTGRAD_LAUNCHER" in
 esac
 
 train=(-m distgrad train --model "$DISTGRAD_MODEL" --dataset "$DISTGRAD_DATASET"
-  --epochs "$DISTGRAD_EPOCHS" --batch-size "$DISTGRAD_BATCH_SIZE" --device "$DISTGRAD_DEVICE"
-  --no-progress)
+  --device "$DISTGRAD_DEVICE" --no-progress)
+# Unset: the model's recipe in `distgrad train` decides (one place for the defaults).
+if [ -n "$DISTGRAD_EPOCHS" ]; then train+=(--epochs "$DISTGRAD_EPOCHS"); fi
+if [ -n "$DISTGRAD_BATCH_SIZE" ]; then train+=(--batch-size "$DISTGRAD_BATCH_SIZE"); fi
 if [ -n "$DISTGRAD_RUN_DIR" ]; then
   mkdir -p "$DISTGRAD_RUN_DIR/checkpoints"
   # --resume starts from scratch when there is no checkpoint yet, and picks up the newest one

@@ -1,7 +1,8 @@
 """The Slurm templates: static checks always; with DISTGRAD_SLURM_TESTS=1 (as root, with apt-get)
-both templates run a tiny synthetic training on a real two-node Slurm cluster on this machine,
-the CNN with the default launcher (mpiexec inside the allocation), the MLP through srun and
-Slurm's PMI-2 with the setting slurm/README.md gives for the mpich wheel."""
+the CPU template runs a tiny synthetic training twice on a real two-node Slurm cluster on this
+machine: the CNN (its default model) with the default launcher (mpiexec inside the allocation),
+the MLP through srun and Slurm's PMI-2 with the setting slurm/README.md gives for the mpich
+wheel."""
 import os
 import random
 import re
@@ -17,7 +18,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SLURM = REPO / "slurm"
-TEMPLATES = ("mnist_mlp.sbatch", "mnist_cnn.sbatch")
+TEMPLATES = ("mnist.sbatch", "mnist_gpu.sbatch")
 JOB_TIMEOUT = 150  # seconds for both jobs together; each takes about 5 when all is well
 
 
@@ -124,14 +125,15 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def jobs(cluster, tmp_path_factory):
-    """Submit both templates at once (2 nodes x 1 rank, a few synthetic batches) and wait for
-    both; returns name -> (sbatch exit status, the job's log)."""
+    """Submit the CPU template twice at once, the CNN by mpiexec and the MLP by srun (2 nodes x
+    1 rank, a few synthetic batches), and wait for both; returns name -> (sbatch exit status,
+    the job's log)."""
     out = tmp_path_factory.mktemp("jobs")
     settings = {
         # The wheel's UCX layer can send PMI lines longer than Slurm's pmi2 plugin reads.
-        "mnist_mlp.sbatch": ({"DISTGRAD_LAUNCHER": "srun", "MPIR_CVAR_CH4_NETMOD": "ofi"},
-                             ["--gpus-per-task=1"]),
-        "mnist_cnn.sbatch": ({}, []),
+        "mlp": ({"DISTGRAD_MODEL": "mlp", "DISTGRAD_LAUNCHER": "srun",
+                 "MPIR_CVAR_CH4_NETMOD": "ofi"}, ["--gpus-per-task=1"]),
+        "cnn": ({}, []),
     }
     running = {}
     for name, (variables, options) in settings.items():
@@ -146,7 +148,7 @@ def jobs(cluster, tmp_path_factory):
         log = out / f"{name}.out"
         # Submitted from the repository root, as the README says; only the log is redirected.
         cmd = ["sbatch", "--wait", "--nodes=2", "--ntasks-per-node=1", "--cpus-per-task=1",
-               "--time=3", f"--output={log}", *options, str(SLURM / name)]
+               "--time=3", f"--output={log}", *options, str(SLURM / "mnist.sbatch")]
         running[name] = (subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                                           stderr=subprocess.STDOUT, text=True), log)
     results = {}
@@ -174,15 +176,17 @@ def _check_finished_on_two_ranks(result):
     return log
 
 
-def test_mlp_template_with_srun_pmi2(jobs):
-    log = _check_finished_on_two_ranks(jobs["mnist_mlp.sbatch"])
+def test_template_trains_the_mlp_with_srun_pmi2(jobs):
+    log = _check_finished_on_two_ranks(jobs["mlp"])
+    assert "--model mlp" in log
     assert "srun --mpi=pmi2 --kill-on-bad-exit=1" in log
     # One fake GPU per node: each rank is bound to it by its local rank.
     assert len(re.findall(r"^rank \d: .*CUDA_VISIBLE_DEVICES=0$", log, re.M)) == 2, log
 
 
-def test_cnn_template_with_the_default_mpiexec_in_the_allocation(jobs):
-    log = _check_finished_on_two_ranks(jobs["mnist_cnn.sbatch"])
+def test_template_trains_the_cnn_with_the_default_mpiexec_in_the_allocation(jobs):
+    log = _check_finished_on_two_ranks(jobs["cnn"])
+    assert "--model cnn" in log  # the template's default model
     assert "launch/mpirun.sh -n 2" in log
     assert len(re.findall(r"^rank \d: .*CUDA_VISIBLE_DEVICES=\(unset\)$", log, re.M)) == 2, log
 
@@ -226,7 +230,7 @@ def test_time_limited_job_finishes_through_requeues_bitwise(cluster, tmp_path):
                DISTGRAD_VENV=sys.prefix, DISTGRAD_RUN_DIR=str(run_dir))
     submit = subprocess.run(["sbatch", "--parsable", "--nodes=2", "--ntasks-per-node=1",
                              "--cpus-per-task=1", "--time=1", "--signal=B:USR1@45",
-                             f"--output={log}", str(SLURM / "mnist_cnn.sbatch")],
+                             f"--output={log}", str(SLURM / "mnist.sbatch")],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert submit.returncode == 0, submit.stderr
     job = submit.stdout.strip().split(";")[0]

@@ -2,11 +2,21 @@
 
 A hook is ``hook(state, bucket) -> array``: it receives a ``GradBucket`` and returns the
 *average* over ranks of ``bucket.buffer()`` (same shape and dtype; returning the buffer
-itself after reducing in place saves a copy). Hooks run one bucket at a time, in bucket order,
-on the communication thread (the last bucket on the main thread, once the thread is idle),
-and must reduce the whole buffer (it carries control values after the gradients).
+itself after reducing in place saves a copy; a Tensor, or a future whose ``wait()`` gives
+one, as PyTorch's hooks return, is accepted too). Hooks run one bucket at a time, in bucket
+order, where the communicator makes progress (the MPI progress thread; the last bucket on the
+main thread, once that thread is idle), and must reduce the whole buffer (it carries control
+values after the gradients). PyTorch's hooks live under their PyTorch paths in
+``distgrad.distributed.algorithms.ddp_comm_hooks``.
 """
 from ..backend import get_array_module
+
+
+def hook_result(result):
+    """The array a hook produced: ``result`` itself, a Tensor's array, or a future's value."""
+    if hasattr(result, "wait") and not hasattr(result, "dtype"):
+        result = result.wait()
+    return getattr(result, "array", result)
 
 
 class GradBucket:

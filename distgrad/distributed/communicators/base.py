@@ -83,6 +83,16 @@ class CommunicatorBase(abc.ABC):
     def iallreduce(self, array, op="sum"):
         """Start an in-place all-reduce of ``array``; return a ``Request`` (MPI_Iallreduce)."""
 
+    def submit(self, work):
+        """Run ``work()`` (which may call this communicator's collectives) after everything
+        submitted before, where this communicator makes progress; return a ``Request``.
+
+        Here: at once, in the caller's thread. ``MpiCommunicator`` runs it on its progress
+        thread, so the caller keeps computing meanwhile.
+        """
+        work()
+        return CompletedRequest()
+
     @abc.abstractmethod
     def bcast(self, array, root=0):
         """Overwrite ``array`` on every rank with ``root``'s (MPI_Bcast); return it."""

@@ -22,6 +22,7 @@ import threading
 import time
 
 from .base import CommunicatorBase, CompletedRequest, check_buffer, check_op, check_root
+from .bfloat16 import bf16_sum
 from .progress import ProgressThread
 
 PROGRESS_MODES = ("blocking", "polling")
@@ -101,7 +102,8 @@ class MpiCommunicator(CommunicatorBase):
         local = self.comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)
         self.local_rank, self.local_size = local.Get_rank(), local.Get_size()
         local.Free()
-        self._ops = {"sum": MPI.SUM, "prod": MPI.PROD, "max": MPI.MAX, "min": MPI.MIN}
+        self._ops = {"sum": MPI.SUM, "prod": MPI.PROD, "max": MPI.MAX, "min": MPI.MIN,
+                     "bf16_sum": MPI.Op.Create(bf16_sum, commute=True)}
         progress = progress or os.environ.get("DISTGRAD_MPI_PROGRESS") or (
             "polling" if self.crosses_network else "blocking")
         if progress not in PROGRESS_MODES:
@@ -148,14 +150,14 @@ class MpiCommunicator(CommunicatorBase):
 
     def allreduce(self, array, op="sum"):
         """In-place MPI_Allreduce of a C-contiguous NumPy array; returns it."""
-        check_op(op)
+        check_op(op, array)
         check_buffer(array, "allreduce")
         self._serialise()
         return self._allreduce(array, op)
 
     def iallreduce(self, array, op="sum"):
         """Start an in-place all-reduce on the progress thread; returns its ``Request``."""
-        check_op(op)
+        check_op(op, array)
         check_buffer(array, "iallreduce")
         return self.submit(lambda: self._allreduce(array, op))
 

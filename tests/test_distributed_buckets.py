@@ -83,6 +83,6 @@ def test_measured_layout_respects_caps_dtypes_and_ready_order():
     assert capped == [[3], [2], [1], [0]]
     order = measured_bucket_assignment([0.3, 0.1, 0.2], [8] * 3, ["f4"] * 3, 1.0, 0.0)
     assert order == [[0, 1, 2]]
-    split = measured_bucket_assignment([3.0, 1.0, 2.0], [8] * 3, ["f4"] * 3, 0.1, 0.0,
+    split = measured_bucket_assignment([3.0, 1.0, 2.0], [8] * 3, ["f4"] * 3, 0.1, 0.1,
                                        overhead=0.0)
     assert split == [[1], [2], [0]]   # ready order, each launched when ready

@@ -54,6 +54,7 @@ def compute_bucket_assignment(nbytes, dtypes, bucket_cap_bytes, first_bucket_byt
 # What one more bucket costs beyond the link's latency: a hand-off to the progress thread, its
 # wake-up and one more pass of hooks; about 0.1 ms on a loaded 2-core machine.
 BUCKET_OVERHEAD_SECONDS = 1e-4
+_TIE = 1e-6
 
 
 def measured_bucket_assignment(ready, nbytes, dtypes, latency, seconds_per_byte,
@@ -86,6 +87,7 @@ def measured_bucket_assignment(ready, nbytes, dtypes, latency, seconds_per_byte,
     cap = float("inf") if bucket_cap_bytes is None else bucket_cap_bytes
     keys = [numpy.dtype(dtypes[i]).str for i in order]
     end = [0.0] + [float("inf")] * n     # end[j]: earliest end of the first j gradients
+    count = [0] * (n + 1)                # ... reached with this many buckets
     split = [0] * (n + 1)
     for j in range(1, n + 1):
         ready_j = ready[order[j - 1]]
@@ -95,8 +97,10 @@ def measured_bucket_assignment(ready, nbytes, dtypes, latency, seconds_per_byte,
             if keys[i] != keys[j - 1] or (size > cap and i < j - 1):
                 break
             finish = max(ready_j, end[i]) + latency + overhead + size * seconds_per_byte
-            if finish < end[j]:
-                end[j], split[j] = finish, i
+            # Within a microsecond, fewer buckets win: each one costs the CPU a hand-off
+            # even when its time on the link is hidden.
+            if finish < end[j] - _TIE or (finish <= end[j] + _TIE and count[i] + 1 < count[j]):
+                end[j], count[j], split[j] = finish, count[i] + 1, i
     buckets, j = [], n
     while j > 0:
         buckets.append(sorted(order[split[j]:j]))

@@ -143,7 +143,7 @@ def timeline_report(name, batch, comm, label, make, steps):
                          distgrad.tensor(ys))
     for _ in range(steps):
         step()
-    events = list(timeline._events)
+    events = timeline.trace_events()
     waits = [e for e in events if e["name"] == "wait for gradients"][-10:]
     firsts = [e for e in events if e["name"] == "allreduce bucket 0"][-10:]
     early = sum(f["ts"] < w["ts"] for f, w in zip(firsts, waits)) if len(ddp.buckets) > 1 else 0

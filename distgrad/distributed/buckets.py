@@ -52,8 +52,9 @@ def compute_bucket_assignment(nbytes, dtypes, bucket_cap_bytes, first_bucket_byt
 
 
 # What one more bucket costs beyond the link's latency: a hand-off to the progress thread, its
-# wake-up and one more pass of hooks; about 0.1 ms on a loaded 2-core machine.
-BUCKET_OVERHEAD_SECONDS = 1e-4
+# wake-up, one more collective for the ranks to meet in; measured 0.2-2 ms per extra bucket
+# of the MLP on a loaded 2-core machine, so a split must save more than this to be made.
+BUCKET_OVERHEAD_SECONDS = 3e-4
 _TIE = 1e-6
 
 

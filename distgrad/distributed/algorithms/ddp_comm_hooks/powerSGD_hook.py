@@ -4,8 +4,8 @@ P = M Q (n x r) and Q = M^T P (m x r), so a bucket costs (n + m) r values instea
 One power iteration per step, warm-started from the last step's Q, and error feedback: what
 the approximation dropped is added to the next step's gradient, so nothing is lost for good.
 Per bucket: one all-reduce of the tensors not worth compressing (vectors, small matrices,
-and distgrad's control values after the gradients), one of all P factors, one of all Q
-factors; each rank then holds the same average approximation P Q^T. PyTorch's names,
+and distgrad's control values after the gradients) together with all P factors, then one of
+all Q factors; each rank then holds the same average approximation P Q^T. PyTorch's names,
 arguments and defaults (``torch.distributed.algorithms.ddp_comm_hooks.powerSGD_hook``).
 """
 import numpy
@@ -147,17 +147,6 @@ def powerSGD_hook(state, bucket):
             plain.append(grad)
             state.total_numel_after_compression += before
 
-    # The plain tensors, with the control values, as one all-reduce.
-    tail = buffer[n_grads:]
-    packed = xp.concatenate([g.reshape(-1) for g in plain] + [tail])
-    comm.allreduce(packed)
-    packed /= world_size
-    offset = 0
-    for grad in plain:
-        grad[...] = packed[offset:offset + grad.size].reshape(grad.shape)
-        offset += grad.size
-    tail[...] = packed[offset:]
-
     p_memory, q_memory = state.p_memory_dict.get(index), state.q_memory_dict.get(index)
     fresh = (not state.warm_start or q_memory is None or q_memory.size != q_size)
     if fresh:
@@ -182,8 +171,16 @@ def powerSGD_hook(state, bucket):
     # projection of the average gradient on span(P).
     for (matrix, _), q, p in zip(to_compress, qs, ps):
         xp.matmul(matrix, q, out=p)
-    if p_size:
-        comm.allreduce(p_memory)
+    # The plain tensors, the control values and all P factors travel as one sum (PyTorch sends
+    # the plain ones apart; a sum is elementwise, so the values are the same, one latency less).
+    tail = buffer[n_grads:]
+    packed = xp.concatenate([g.reshape(-1) for g in plain] + [tail, p_memory])
+    comm.allreduce(packed)
+    offset = 0
+    for part in plain + [tail]:
+        part[...] = packed[offset:offset + part.size].reshape(part.shape) / world_size
+        offset += part.size
+    p_memory[...] = packed[offset:]
     for p in ps:
         _orthogonalize(p, state.orthogonalization_epsilon)
     for (matrix, _), p, q in zip(to_compress, ps, qs):

@@ -44,6 +44,11 @@ def load_mpi():
                            "train in one process") from exc
     if "mpi4py.MPI" not in sys.modules:  # the level can only be chosen before MPI_Init
         mpi4py.rc.thread_level = "multiple"
+        # UCX's TCP transport leaves Nagle's algorithm on, which holds a small segment back
+        # until the peer's delayed ACK: on a 1 Gbit/s link a 4 kB all-reduce took 0.94 ms at
+        # the median (p90 4 ms) instead of 0.04 ms. Gradient buckets and PowerSGD's factors
+        # are small messages; gloo and NCCL's sockets set TCP_NODELAY too. (Read at MPI_Init.)
+        os.environ.setdefault("UCX_TCP_NODELAY", "y")
     from mpi4py import MPI
     if not MPI.Is_initialized():
         MPI.Init_thread(MPI.THREAD_MULTIPLE)

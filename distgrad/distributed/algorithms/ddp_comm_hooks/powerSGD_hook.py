@@ -129,7 +129,10 @@ def powerSGD_hook(state, bucket):
         error = state.error_dict.get(index)
         if error is not None and error.shape == flat.shape:
             flat += error
-        local = flat.copy()
+            local = error           # reused: it becomes this step's error below
+            local[...] = flat
+        else:
+            local = flat.copy()
 
     to_compress, plain = [], []
     p_size = q_size = 0
@@ -192,7 +195,8 @@ def powerSGD_hook(state, bucket):
         xp.matmul(p, q.T, out=matrix)
 
     if state.use_error_feedback:
-        state.error_dict[index] = local - flat
+        local -= flat
+        state.error_dict[index] = local
     if not state.warm_start:
         state.p_memory_dict.clear()
         state.q_memory_dict.clear()

@@ -120,3 +120,19 @@ def test_iallreduce_on_the_progress_thread_then_a_blocking_call(world):
     total = world.size * (world.size + 1) / 2
     numpy.testing.assert_array_equal(a, total)
     numpy.testing.assert_array_equal(b, world.size)
+
+
+@pytest.mark.mpi
+def test_progress_modes(world):
+    from distgrad.distributed.communicators import MpiCommunicator
+    if not isinstance(world, MpiCommunicator):
+        pytest.skip("needs the MPI communicator")
+    # Under plain mpiexec every rank is on this node: the blocking wait.
+    assert world.progress == "blocking" and not world.crosses_network
+    with pytest.raises(ValueError, match="progress='spin'"):
+        MpiCommunicator(progress="spin")
+    polling = MpiCommunicator(progress="polling")
+    a = numpy.full(1000, world.rank + 1.0)
+    polling.iallreduce(a).wait()
+    numpy.testing.assert_array_equal(a, world.size * (world.size + 1) / 2)
+    polling.close()

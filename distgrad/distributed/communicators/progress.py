@@ -42,6 +42,7 @@ class ProgressThread:
         self._submitted = 0
         self.finished = 0
         self._failed = None
+        self._failed_at = None      # the number of the job that failed
         self._done = threading.Condition()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -62,7 +63,7 @@ class ProgressThread:
         if self.finished < n:
             with self._done:
                 self._done.wait_for(lambda: self.finished >= n)
-        if self._failed is not None:
+        if self._failed is not None and n >= self._failed_at:
             raise RuntimeError(f"the communication thread failed: {self._failed!r}") \
                 from self._failed
 
@@ -84,7 +85,7 @@ class ProgressThread:
                 try:
                     work()
                 except BaseException as exc:  # handed to the waiting thread, which decides
-                    self._failed = exc
+                    self._failed, self._failed_at = exc, self.finished + 1
             with self._done:
                 self.finished += 1
                 self._done.notify_all()

@@ -64,11 +64,11 @@ def measured_bucket_assignment(ready, nbytes, dtypes, latency, seconds_per_byte,
 
     Gradients are taken in the order they became ready; a bucket is a run of consecutive ones
     (one dtype, at most ``bucket_cap_bytes`` unless a single gradient is larger) and is ready
-    with its last gradient. All-reduces run one after another, each taking ``latency +
-    overhead + bytes * seconds_per_byte``, so bucket k ends at ``max(ready_k, end_{k-1}) +
-    its time``. An early small bucket starts the link while backward still computes; each
-    extra bucket costs a latency; dynamic programming over the split points (O(n^2)) finds the
-    best trade.
+    with its last gradient. All-reduces run one after another, each taking ``latency + bytes
+    * seconds_per_byte``, so bucket k ends at ``max(ready_k, end_{k-1}) + its time``; the
+    layout minimises the last end plus ``overhead`` per bucket (CPU work a bucket costs even
+    when its transfer is hidden). An early bucket starts the link while backward still
+    computes; dynamic programming over the split points (O(n^2)) finds the best trade.
 
     Args:
         ready: seconds from the first gradient to each parameter's gradient (registration order).
@@ -87,8 +87,8 @@ def measured_bucket_assignment(ready, nbytes, dtypes, latency, seconds_per_byte,
     order = sorted(range(n), key=lambda i: (ready[i], -i))
     cap = float("inf") if bucket_cap_bytes is None else bucket_cap_bytes
     keys = [numpy.dtype(dtypes[i]).str for i in order]
-    end = [0.0] + [float("inf")] * n     # end[j]: earliest end of the first j gradients
-    count = [0] * (n + 1)                # ... reached with this many buckets
+    end = [0.0] + [float("inf")] * n     # end[j]: end of the first j gradients' buckets
+    count = [0] * (n + 1)                # ... with this many buckets
     split = [0] * (n + 1)
     for j in range(1, n + 1):
         ready_j = ready[order[j - 1]]
@@ -97,10 +97,11 @@ def measured_bucket_assignment(ready, nbytes, dtypes, latency, seconds_per_byte,
             size += nbytes[order[i]]
             if keys[i] != keys[j - 1] or (size > cap and i < j - 1):
                 break
-            finish = max(ready_j, end[i]) + latency + overhead + size * seconds_per_byte
-            # Within a microsecond, fewer buckets win: each one costs the CPU a hand-off
-            # even when its time on the link is hidden.
-            if finish < end[j] - _TIE or (finish <= end[j] + _TIE and count[i] + 1 < count[j]):
+            finish = max(ready_j, end[i]) + latency + size * seconds_per_byte
+            # Each bucket also costs ``overhead`` of CPU (a hand-off, a wake-up), even when
+            # its time on the link is hidden: a split must save more than that.
+            score = finish + overhead * (count[i] + 1)
+            if score < end[j] + overhead * count[j] - _TIE:
                 end[j], count[j], split[j] = finish, count[i] + 1, i
     buckets, j = [], n
     while j > 0:

@@ -86,11 +86,10 @@ def _orthogonalize(matrix, epsilon=0):
     xp = get_array_module(matrix)
     for i in range(matrix.shape[1]):
         col = matrix[:, i]
-        norm = xp.sqrt(xp.dot(col, col))
-        # A zero column (a vanishing gradient) gives 0 / 0: its values become 0, not NaN.
-        with numpy.errstate(invalid="ignore", divide="ignore"):
-            col /= norm + epsilon
-        if epsilon == 0 and norm == 0:
+        norm = xp.sqrt(xp.dot(col, col)) + epsilon
+        if norm:
+            col /= norm
+        else:   # a zero column (a vanishing gradient): 0, not 0 / 0 = NaN
             col[...] = 0
         if i + 1 < matrix.shape[1]:
             rest = matrix[:, i + 1:]
@@ -192,7 +191,9 @@ def powerSGD_hook(state, bucket):
         comm.allreduce(q_memory)
         q_memory /= world_size
     for (matrix, _), p, q in zip(to_compress, ps, qs):
-        xp.matmul(p, q.T, out=matrix)
+        # dot, not matmul: NumPy's matmul takes a slow loop for an inner dimension of 1
+        # (175 us instead of 15 us for the MLP's 128 x 784 weight at rank 1).
+        xp.dot(p, q.T, out=matrix)
 
     if state.use_error_feedback:
         local -= flat

@@ -15,7 +15,7 @@ DATASET ?= mnist
 EPOCHS  ?= 1
 ARGS    ?=
 
-.PHONY: venv train test test-unit test-mpi clean
+.PHONY: venv train test test-unit test-mpi size clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ test-unit: venv
 # Each multi-rank test also means something at one rank: run them at 1, 2 and 3 ranks.
 test-mpi: venv
 	for n in 1 2 3; do $(MPIEXEC) -n $$n $(PY) -m pytest -q --with-mpi -p no:cacheprovider tests/mpi || exit 1; done
+
+# Lines of Python per package (docstrings included): the core should grow slower than the API.
+size:
+	@for d in distgrad/*/; do printf '%-28s %6d\n' "$$d" "$$(cat $$d*.py $$d*/*.py 2>/dev/null | wc -l)"; done
+	@printf '%-28s %6d\n' "distgrad/*.py" "$$(cat distgrad/*.py | wc -l)"
+	@printf '%-28s %6d\n' "total" "$$(find distgrad -name '*.py' -exec cat {} + | wc -l)"
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

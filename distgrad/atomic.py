@@ -1,7 +1,10 @@
 """Writing files so that readers see the old file or the whole new one, never a part.
 
-Every file distgrad writes (IDX data, checkpoints, traces, plots, saved models) goes through
-``write_atomic``: a temporary file in the same directory, fsync, rename, fsync of the directory.
+Every file distgrad writes whole (IDX data, checkpoints, traces, plots, saved models,
+``distgrad.save``) goes through ``write_atomic``: a temporary file in the same directory, fsync,
+rename, fsync of the directory. A download streams from the network instead
+(``data/download.py``): it keeps its own temporary file, so the bytes can be verified before the
+same rename puts them in place.
 """
 import os
 import tempfile

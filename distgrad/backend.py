@@ -3,6 +3,9 @@
 Every op asks ``get_array_module(x)`` for ``xp`` and writes one body for both libraries; this is
 the only file in distgrad that imports CuPy.
 """
+import contextlib
+import os
+
 import numpy
 
 try:  # CuPy is optional: its absence (or a machine without a driver) is a normal state.
@@ -11,19 +14,7 @@ try:  # CuPy is optional: its absence (or a machine without a driver) is a norma
 except Exception:  # pragma: no cover - depends on the machine
     cupy = None
 
-float16 = numpy.float16
-float32 = numpy.float32
-float64 = numpy.float64
-int32 = numpy.int32
-int64 = numpy.int64
-bool_ = numpy.bool_
-
-_default_float = numpy.dtype(numpy.float32)
-
-
-def get_default_dtype():
-    """The float dtype used for Python numbers and new tensors (float32, as in PyTorch)."""
-    return _default_float
+from .dtypes import bool_, float16, float32, float64, get_default_dtype, int32, int64  # noqa: F401
 
 
 def get_array_module(x):
@@ -53,26 +44,38 @@ def cuda_device_count():
         return 0
 
 
-def parse_device(device):
-    """Normalise ``"cpu"``, ``"cuda"``, ``"cuda:N"`` (or None for cpu) to ``"cpu"`` / ``"cuda:N"``."""
-    if device is None:
-        return "cpu"
-    device = str(device)
-    if device == "cpu":
-        return "cpu"
-    if device == "cuda":
+def parse_device(spec):
+    """The ``device`` that ``spec`` names — None or ``"cpu"``, ``"cuda"`` (the current GPU),
+    ``"cuda:N"``, a ``device``, or a GPU number — as ``device("cpu")`` or ``device("cuda:N")``,
+    checked against the GPUs CuPy sees. The one place distgrad reads device strings.
+    """
+    if spec is None:
+        return _CPU
+    try:
+        found = device(f"cuda:{spec}" if isinstance(spec, int) else str(spec))
+    except RuntimeError:
+        raise ValueError(f"unknown device {str(spec)!r}: expected 'cpu', 'cuda' or 'cuda:N'") from None
+    if found.type == "cpu":
+        return _CPU
+    if found.index is None:
         if cupy is None:
             raise RuntimeError("device 'cuda' requested but CuPy is not installed; "
                                "install distgrad[cuda12] or distgrad[cuda13], or use device='cpu'")
-        return f"cuda:{cupy.cuda.runtime.getDevice()}"
-    if device.startswith("cuda:") and device[5:].isdigit():
-        index = int(device[5:])
-        count = cuda_device_count()
-        if index >= count:
-            raise RuntimeError(f"device {device!r} requested but {count} GPU(s) are visible "
-                               "(check CUDA_VISIBLE_DEVICES, or use device='cpu')")
-        return device
-    raise ValueError(f"unknown device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+        return device("cuda", cupy.cuda.runtime.getDevice())
+    count = cuda_device_count()
+    if found.index >= count:
+        raise RuntimeError(f"device {str(found)!r} requested but {count} GPU(s) are visible "
+                           "(check CUDA_VISIBLE_DEVICES, or use device='cpu')")
+    return found
+
+
+def on_device(spec):
+    """Context under which CuPy allocates and launches on ``spec``'s GPU (nothing for the CPU
+    or None)."""
+    if spec is None:
+        return contextlib.nullcontext()
+    found = parse_device(spec)
+    return contextlib.nullcontext() if found.type == "cpu" else cupy.cuda.Device(found.index)
 
 
 class device(str):
@@ -157,7 +160,7 @@ def to_device(array, device):
         if cupy is not None and isinstance(array, cupy.ndarray):
             return cupy.asnumpy(array)
         return numpy.asarray(array)
-    index = int(device[5:])
+    index = device.index
     with cupy.cuda.Device(index):
         if isinstance(array, cupy.ndarray) and array.device.id != index:
             # cupy.asarray would hand back the array on its old GPU; copy() reads across GPUs.
@@ -167,8 +170,7 @@ def to_device(array, device):
 
 def device_index(device):
     """The GPU number N of ``"cuda:N"`` (``"cuda"`` means the current GPU); None for the CPU."""
-    device = parse_device(device)
-    return None if device == "cpu" else int(device[5:])
+    return parse_device(device).index
 
 
 def set_device(device):
@@ -182,7 +184,7 @@ def set_device(device):
     """
     device = parse_device(device)
     if device != "cpu":
-        cupy.cuda.Device(int(device[5:])).use()
+        cupy.cuda.Device(device.index).use()
     return device
 
 
@@ -226,16 +228,47 @@ def to_numpy(array):
 
 # --- random numbers -------------------------------------------------------------------------
 # One generator per device, all derived from one seed, so manual_seed makes init, dropout and
-# shuffling reproducible on CPU and GPU alike.
+# shuffling reproducible on CPU and GPU alike. A GPU's own seed (cuda.manual_seed) overrides.
 _seed = 0
+_device_seeds = {}
 _generators = {}
+_UINT64 = 1 << 64
+
+
+def _check_seed(seed):
+    seed = int(seed)
+    if not -(1 << 63) <= seed < _UINT64:
+        raise RuntimeError(f"manual_seed({seed}): the seed must be in [-2**63, 2**64 - 1]")
+    return seed % _UINT64  # negative seeds wrap to unsigned, as PyTorch's do
 
 
 def manual_seed(seed):
-    """Seed every random number generator distgrad uses (CPU and each GPU)."""
+    """Seed every random number generator distgrad uses (CPU and each GPU); returns the CPU
+    generator (a ``numpy.random.Generator``)."""
     global _seed
-    _seed = int(seed)
+    _seed = _check_seed(seed)
+    _device_seeds.clear()
     _generators.clear()
+    return default_generator("cpu")
+
+
+def manual_seed_device(seed, device):
+    """Seed only ``device``'s generator (``"cuda:N"``), as ``torch.cuda.manual_seed``."""
+    device = parse_device(device)
+    _device_seeds[device] = _check_seed(seed)
+    _generators.pop(device, None)
+
+
+def seed():
+    """Seed every generator from the operating system's entropy and return that seed."""
+    fresh = int.from_bytes(os.urandom(8), "little")
+    manual_seed(fresh)
+    return fresh
+
+
+def initial_seed():
+    """The seed distgrad's generators were last started from (``manual_seed`` or ``seed``)."""
+    return _seed
 
 
 def default_generator(device="cpu"):
@@ -246,8 +279,9 @@ def default_generator(device="cpu"):
         if device == "cpu":
             gen = numpy.random.default_rng(_seed)
         else:
-            with cupy.cuda.Device(int(device[5:])):
-                gen = cupy.random.default_rng(_seed + 1 + int(device[5:]))
+            index = device.index
+            with cupy.cuda.Device(index):
+                gen = cupy.random.default_rng(_device_seeds.get(device, (_seed + 1 + index) % _UINT64))
         _generators[device] = gen
     return gen
 

@@ -3,7 +3,6 @@ device, synchronisation and memory figures — answered by CuPy through ``distgr
 
 Device numbers count the GPUs that ``CUDA_VISIBLE_DEVICES`` lists, as in CUDA itself.
 """
-import contextlib
 
 from . import backend
 
@@ -39,6 +38,36 @@ def synchronize(device=None):
     backend.synchronize(device)
 
 
+def manual_seed(seed):
+    """Seed the current GPU's generator; silently does nothing without a GPU, as in PyTorch."""
+    if is_available():
+        backend.manual_seed_device(seed, "cuda")
+
+
+def manual_seed_all(seed):
+    """Seed every GPU's generator; silently does nothing without a GPU, as in PyTorch."""
+    for index in range(device_count()):
+        backend.manual_seed_device(seed, f"cuda:{index}")
+
+
+def get_device_name(device=None):
+    """The GPU's product name, e.g. ``"NVIDIA H100 80GB HBM3"`` (default: the current GPU)."""
+    if not is_available():
+        raise RuntimeError("get_device_name() needs a GPU, and none is visible: check "
+                           "distgrad.cuda.is_available() first")
+    index = backend.current_device() if device is None else \
+        device if isinstance(device, int) else backend.device_index(device)
+    name = backend.cupy.cuda.runtime.getDeviceProperties(index)["name"]
+    return name.decode() if isinstance(name, bytes) else name
+
+
+def empty_cache():
+    """Hand the memory pool's cached free blocks back to the driver (live arrays stay); does
+    nothing without CuPy."""
+    if backend.cupy is not None:
+        _pool().free_all_blocks()
+
+
 def _pool():
     if backend.cupy is None:
         raise RuntimeError("GPU memory figures need CuPy: install distgrad[cuda12] or "
@@ -48,14 +77,14 @@ def _pool():
 
 def memory_allocated(device=None):
     """Bytes held by live arrays on the current GPU (CuPy's default memory pool)."""
-    with _on(device):
+    with backend.on_device(device):
         return _pool().used_bytes()
 
 
 def memory_reserved(device=None):
     """Bytes the memory pool holds on the current GPU: live arrays plus freed blocks it keeps
     for reuse."""
-    with _on(device):
+    with backend.on_device(device):
         return _pool().total_bytes()
 
 
@@ -75,12 +104,8 @@ max_memory_reserved = max_memory_allocated
 def reset_peak_memory_stats(device=None):
     """Start a new peak: hand the pool's cached free blocks back to the driver, so that from now
     on ``max_memory_allocated`` grows only with what is allocated."""
-    with _on(device):
+    with backend.on_device(device):
         _pool().free_all_blocks()
 
 
-def _on(device):
-    if device is None:
-        return contextlib.nullcontext()
-    return backend.cupy.cuda.Device(device if isinstance(device, int) else
-                                    backend.device_index(device))
+

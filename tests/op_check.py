@@ -65,6 +65,13 @@ def compare_with_torch(fn, torch_fn, *arrays, grad=None, atol=1e-5, rtol=1e-4, s
                                           err_msg=f"gradient of input {i} differs from PyTorch")
 
 
+def distinct(*shape, seed=0):
+    """Values spaced 0.01 apart in random order: no near-ties, so max-pooling's argmax does not
+    move under a finite-difference step."""
+    n = int(numpy.prod(shape))
+    return numpy.random.default_rng(seed).permutation(n).reshape(shape) * 0.01 - n * 0.005
+
+
 def rand(*shape, seed=0, low=-1.0, high=1.0):
     """Reproducible float64 test data."""
     return numpy.random.default_rng(seed).uniform(low, high, size=shape)

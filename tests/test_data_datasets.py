@@ -1,13 +1,11 @@
 """MNIST-style data sets: search order, size and checksum checks, downloads from mirrors (served
 from local files, never the network) and the one clear error when the files are nowhere."""
-import contextlib
 import gzip
 import hashlib
 import os
 import socket
 import sys
 import threading
-import types
 
 import numpy
 import pytest
@@ -342,7 +340,6 @@ def test_downloaded_gz_round_trips(tmp_path, monkeypatch, offline_opener):
 
 def test_download_lock_lets_one_process_download_at_a_time(tmp_path):
     order = []
-    inside = threading.Event()
 
     def other():
         with download_lock(str(tmp_path), "Tiny"):
@@ -360,14 +357,16 @@ def test_download_lock_lets_one_process_download_at_a_time(tmp_path):
 
 def test_a_dataset_built_inside_a_process_group_uses_no_collective(tmp_path, monkeypatch,
                                                                    offline_opener):
-    class NoCollectives(types.ModuleType):
-        def is_initialized(self):
-            return True
+    import distgrad.distributed as dist
 
-        def __getattr__(self, name):
-            raise AssertionError(f"a data set called distgrad.distributed.{name}")
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a data set called a collective")
 
-    monkeypatch.setitem(sys.modules, "distgrad.distributed", NoCollectives("distgrad.distributed"))
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)
+    for name in ("barrier", "all_gather_object", "broadcast_object", "all_reduce", "broadcast"):
+        monkeypatch.setattr(dist, name, forbidden)
+    for name in ("barrier", "allgather_obj", "bcast_obj", "allreduce", "bcast"):
+        monkeypatch.setattr(dist.SingleCommunicator, name, forbidden)
     monkeypatch.setattr(Tiny, "mirrors", (_serve(tmp_path / "mirror"),))
     assert len(Tiny(root=tmp_path / "root")) == SIZES["train"]  # downloads, then
     assert len(Tiny(root=tmp_path / "root")) == SIZES["train"]  # finds the files

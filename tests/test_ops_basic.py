@@ -106,7 +106,7 @@ def test_shape_ops():
     check_op(lambda a: a.T * 2, rand(3, 5), torch_fn=lambda a: a.T * 2)
     check_op(lambda a: a.flatten(1) * 2, x, torch_fn=lambda a: a.flatten(1) * 2)
     check_op(lambda a: a.unsqueeze(1).squeeze(1) * 2, x, torch_fn=lambda a: a.unsqueeze(1).squeeze(1) * 2)
-    with pytest.raises(ValueError, match=r"cannot reshape a tensor of shape \(2, 3, 4\)"):
+    with pytest.raises(RuntimeError, match=r"cannot reshape a tensor of shape \(2, 3, 4\)"):
         distgrad.tensor(x).reshape(5, 5)
 
 
@@ -124,7 +124,7 @@ def test_matmul(sx, sy):
 
 
 def test_matmul_mismatch_names_shapes():
-    with pytest.raises(ValueError, match=r"matmul got shapes \(2, 3\) and \(4, 5\)"):
+    with pytest.raises(RuntimeError, match=r"matmul got shapes \(2, 3\) and \(4, 5\)"):
         distgrad.tensor(rand(2, 3)) @ distgrad.tensor(rand(4, 5))
 
 
@@ -179,7 +179,7 @@ def test_tensor_basics():
     assert t.argmax(dim=1).numpy().tolist() == [1, 1]
     d = t.detach()
     assert not d.requires_grad and numpy.shares_memory(d.array, t.array)
-    with pytest.raises(ValueError, match="one element"):
+    with pytest.raises(RuntimeError, match="one element"):
         t.item()
     with pytest.raises(ValueError, match="unknown device"):
         t.to("tpu")
@@ -236,9 +236,9 @@ def test_cat_and_stack(dim):
     check_op(lambda x, y: distgrad.stack([x, y], dim) * 2, a, b, torch_fn=tstack)
     c = rand(2, 5, seed=24)
     check_op(lambda x, y: distgrad.cat([x, y], 1) * 2, a, c)
-    with pytest.raises(ValueError, match="cat along dim 0 got shapes"):
+    with pytest.raises(RuntimeError, match="cat along dim 0 got shapes"):
         distgrad.cat([distgrad.tensor(a), distgrad.tensor(c)], 0)
-    with pytest.raises(ValueError, match="stack needs tensors of one shape"):
+    with pytest.raises(RuntimeError, match="stack needs tensors of one shape"):
         distgrad.stack([distgrad.tensor(a), distgrad.tensor(c)])
 
 

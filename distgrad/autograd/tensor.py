@@ -5,13 +5,13 @@ Its methods and operators are thin calls into ``distgrad.ops``; the math lives t
 NumPy and CuPy alike. As in PyTorch, ``.data`` is a detached Tensor sharing the memory and
 ``.grad`` is a Tensor (or None).
 """
-import numbers
-
 import numpy
 
 from .. import backend
+from . import tensor_methods
 from .grad_mode import is_grad_enabled
 from .hooks import RemovableHandle
+from .tensor_methods import TensorMethods, _compare, _dtype_name, _index_arrays, _scaled
 
 
 def _as_array(data, dtype=None, device=None):
@@ -46,7 +46,7 @@ class TensorSize(int):
         return self.shape if dim is None else self.shape[dim]
 
 
-class Tensor:
+class Tensor(TensorMethods):
     """An n-dimensional array that can record the operations applied to it.
 
     Args:
@@ -146,8 +146,9 @@ class Tensor:
                 if not hasattr(self.grad_fn, "name") else f", grad_fn=<{self.grad_fn.name()}>"
         elif self.requires_grad:
             extra += ", requires_grad=True"
-        body = numpy.array2string(array, separator=", ", prefix="tensor(",
-                                  formatter={"bool": lambda b: str(bool(b))})
+        # array2string's formatter= replaces the global one: keep set_printoptions' formatters.
+        formatter = {**(numpy.get_printoptions()["formatter"] or {}), "bool": lambda b: str(bool(b))}
+        body = numpy.array2string(array, separator=", ", prefix="tensor(", formatter=formatter)
         return f"tensor({body}{extra})"
 
     __hash__ = object.__hash__  # identity, so tensors can key dicts (optimiser state) as in PyTorch
@@ -185,7 +186,8 @@ class Tensor:
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self.array.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+            raise RuntimeError(f"a Tensor with {self.array.size} elements cannot be converted to "
+                               f"Scalar: item() needs exactly one element, got shape {tuple(self.shape)}")
         return self.array.item()
 
     def tolist(self):
@@ -200,10 +202,19 @@ class Tensor:
         """A tensor sharing this data, outside the graph."""
         return Tensor._from_op(self.array, None)
 
-    def to(self, device=None, dtype=None):
-        """This tensor on ``device`` and/or with ``dtype`` (differentiable through a copy);
-        ``t.to(distgrad.float64)`` works too."""
+    def to(self, device=None, dtype=None, non_blocking=False, copy=False):
+        """This tensor on ``device`` and/or with ``dtype`` (differentiable through a copy), as
+        PyTorch's ``to``: ``t.to("cuda")``, ``t.to(distgrad.float64)``, ``t.to(device, dtype)``
+        or ``t.to(other)`` (other's device and dtype). Returns ``self`` when nothing changes and
+        ``copy`` is False. ``non_blocking`` is accepted; copies are synchronous.
+        """
+        if isinstance(device, Tensor):
+            device, dtype = device.device, device.dtype if dtype is None else dtype
         device, dtype = backend.device_and_dtype(device, dtype)
+        same_device = device is None or backend.parse_device(device) == self.device
+        same_dtype = dtype is None or numpy.dtype(dtype) == self.array.dtype
+        if same_device and same_dtype:
+            return ops.clone(self) if copy else self
         return ops.to(self, device=device, dtype=dtype)
 
     def cpu(self):
@@ -213,10 +224,6 @@ class Tensor:
     def cuda(self, index=None):
         """Same as ``to("cuda")`` (or ``"cuda:index"``)."""
         return self.to("cuda" if index is None else f"cuda:{index}")
-
-    def float(self):
-        """Same as ``to(dtype=float32)``."""
-        return self.to(dtype=numpy.float32)
 
     def requires_grad_(self, requires_grad=True):
         """Set ``requires_grad`` in place (leaves only) and return self."""
@@ -389,140 +396,9 @@ class Tensor:
     def __gt__(self, other): return _compare(self, other, "greater")
     def __ge__(self, other): return _compare(self, other, "greater_equal")
 
-    # --- methods (PyTorch's names; the math is in distgrad.ops) ---------------------------
-    def sum(self, axis=None, keepdims=False, dim=None, keepdim=None):
-        """Sum over ``axis`` (``dim`` is accepted as in PyTorch)."""
-        return ops.sum(self, dim if dim is not None else axis, keepdim if keepdim is not None else keepdims)
-
-    def mean(self, axis=None, keepdims=False, dim=None, keepdim=None):
-        """Mean over ``axis`` (``dim`` is accepted as in PyTorch)."""
-        return ops.mean(self, dim if dim is not None else axis, keepdim if keepdim is not None else keepdims)
-
-    def max(self, dim=None, keepdim=False):
-        """The largest element, or ``(values, indices)`` along ``dim`` (a named tuple, as in
-        PyTorch). Along a dimension the gradient goes to the first maximum; over all elements
-        ties share it."""
-        return ops.max(self) if dim is None else ops.max_dim(self, dim, keepdim)
-
-    def min(self, dim=None, keepdim=False):
-        """The smallest element, or ``(values, indices)`` along ``dim``, like ``max``."""
-        return ops.min(self) if dim is None else ops.min_dim(self, dim, keepdim)
-
-    def amax(self, dim=None, keepdim=False):
-        """Maximum values over ``dim`` (an int or a tuple; all elements when None)."""
-        return ops.max(self, dim, keepdim)
-
-    def amin(self, dim=None, keepdim=False):
-        """Minimum values over ``dim`` (an int or a tuple; all elements when None)."""
-        return ops.min(self, dim, keepdim)
-
-    def argmax(self, dim=None, keepdim=False):
-        """Index of the first maximum along ``dim`` (of the flattened tensor when None)."""
-        return ops.argmax(self, dim, keepdim)
-
-    def argmin(self, dim=None, keepdim=False):
-        """Index of the first minimum along ``dim`` (of the flattened tensor when None)."""
-        return ops.argmin(self, dim, keepdim)
-
-    def softmax(self, dim):
-        """Softmax along ``dim``."""
-        return ops.softmax(self, dim)
-
-    def log_softmax(self, dim):
-        """Log-softmax along ``dim``."""
-        return ops.log_softmax(self, dim)
-
-    def numel(self):
-        """Number of elements (PyTorch's name for ``size``)."""
-        return self.array.size
-
-    def double(self):
-        """Same as ``to(dtype=float64)``."""
-        return self.to(dtype=numpy.float64)
-
-    def long(self):
-        """Same as ``to(dtype=int64)`` (outside the graph: integers have no gradient)."""
-        return Tensor._from_op(self.array.astype(numpy.int64), None)
-
-    def reshape(self, *shape):
-        """The same data with a new shape (one dimension may be -1)."""
-        return ops.reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
-
-    view = reshape
-
-    def transpose(self, *axes):
-        """Permute dimensions: no arguments reverses them; two ints swap those two (PyTorch)."""
-        return ops.transpose(self, axes)
-
-    def permute(self, *axes):
-        """Reorder dimensions to ``axes``."""
-        return ops.permute(self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes)
-
-    T = property(lambda self: ops.permute(self, tuple(range(self.ndim - 1, -1, -1))),
-                 doc="Dimensions reversed.")
-
-    def flatten(self, start_dim=0, end_dim=-1):
-        """Merge dimensions ``start_dim..end_dim`` into one."""
-        return ops.flatten(self, start_dim, end_dim)
-
-    def unsqueeze(self, dim):
-        """Insert a dimension of size one at ``dim``."""
-        return ops.unsqueeze(self, dim)
-
-    def squeeze(self, dim=None):
-        """Remove dimensions of size one (only ``dim`` when given)."""
-        return ops.squeeze(self, dim)
-
-    def exp(self): return ops.exp(self)
-    def log(self): return ops.log(self)
-    def sqrt(self): return ops.sqrt(self)
-    def relu(self): return ops.relu(self)
-    def sigmoid(self): return ops.sigmoid(self)
-    def tanh(self): return ops.tanh(self)
-    def abs(self): return ops.abs(self)
-
-    def clamp(self, min=None, max=None):
-        """Limit values to ``[min, max]``; the gradient is zero where clipping happened."""
-        if min is None and max is None:
-            raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
-        return ops.clip(self, min, max)
-
-    clip = clamp
-
-    exp.__doc__ = "Elementwise e**x."
-    log.__doc__ = "Elementwise natural logarithm."
-    sqrt.__doc__ = "Elementwise square root."
-    relu.__doc__ = "Elementwise max(x, 0)."
-    sigmoid.__doc__ = "Elementwise 1 / (1 + e**-x)."
-    tanh.__doc__ = "Elementwise hyperbolic tangent."
-    abs.__doc__ = "Elementwise absolute value."
-
-
-def _index_arrays(index):
-    """An index with its Tensors (masks, index lists) replaced by their arrays."""
-    if isinstance(index, Tensor):
-        return index.array
-    if isinstance(index, tuple):
-        return tuple(i.array if isinstance(i, Tensor) else i for i in index)
-    return index
-
-
-def _scaled(other, alpha):
-    return (other.array if isinstance(other, Tensor) else other) * alpha
-
-
-def _dtype_name(dtype):
-    return numpy.dtype(dtype).name
-
-
-def _compare(a, b, name):
-    if isinstance(b, Tensor):
-        b = b.array
-    elif not isinstance(b, (numbers.Number, numpy.ndarray)) and backend.get_array_module(b) is numpy:
-        return NotImplemented
-    return Tensor._from_op(getattr(backend.get_array_module(a.array), name)(a.array, b), None)
-
 
 # The operators above call into distgrad.ops, which builds on Function and Tensor from this
 # package; importing it last lets both modules see each other fully initialised.
 from .. import ops  # noqa: E402
+
+tensor_methods.bind(Tensor, ops, _as_array)

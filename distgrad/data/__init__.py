@@ -7,7 +7,7 @@ PyTorch's ``torch.utils.data`` (and torchvision's ``datasets`` and ``transforms`
 >>> train = datasets.MNIST(train=True, transform=transform)               # doctest: +SKIP
 >>> loader = DataLoader(train, batch_size=64, shuffle=True)               # doctest: +SKIP
 """
-from distgrad.data import datasets, transforms
+from distgrad.data import datasets, distributed, transforms
 from distgrad.data.collate import default_collate, default_convert
 from distgrad.data.dataloader import DataLoader
 from distgrad.data.dataset import (ArrayDataset, ConcatDataset, Dataset, Subset, TensorDataset,

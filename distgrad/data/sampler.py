@@ -6,7 +6,6 @@ Each sampler can hand its whole epoch over as one int64 array (``indices()``), w
 import numpy
 
 from distgrad.generator import _numpy_rng
-from distgrad.data._process_group import initialized_process_group
 
 
 class Sampler:
@@ -143,7 +142,10 @@ class BatchSampler(Sampler):
 
 
 def _replicas_and_rank(num_replicas, rank, who):
-    dist = initialized_process_group() if num_replicas is None or rank is None else None
+    # Imported here, not at the top: distributed builds on the layers data belongs to.
+    from distgrad import distributed as dist
+    if not dist.is_initialized():
+        dist = None
     if num_replicas is None:
         num_replicas = dist.get_world_size() if dist is not None else 1
     if rank is None:

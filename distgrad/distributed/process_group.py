@@ -51,9 +51,12 @@ def _device_kind(device):
         return "cpu"
     if device == "auto":
         return "cuda" if _array_backend.cuda_device_count() > 0 else "cpu"
-    device = str(device)
-    if device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit()):
-        return device
+    try:
+        found = _array_backend.device(str(device))
+    except RuntimeError:
+        found = None
+    if found is not None and found.type == "cuda":
+        return str(found)
     raise ValueError(f"init_process_group(device={device!r}): expected 'cpu', 'cuda', "
                      "'cuda:N' or 'auto'")
 

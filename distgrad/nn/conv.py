@@ -40,8 +40,8 @@ class Conv2d(Module):
 
     def forward(self, x):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"Conv2d(in_channels={self.in_channels}) got input of shape "
-                             f"{tuple(x.shape)}; expected (N, {self.in_channels}, H, W)")
+            raise RuntimeError(f"Conv2d(in_channels={self.in_channels}) got input of shape "
+                               f"{tuple(x.shape)}; expected (N, {self.in_channels}, H, W)")
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
 
     def extra_repr(self):

@@ -1,4 +1,4 @@
-"""``Linear``: y = x Wᵀ + b."""
+"""``Linear`` (y = x Wᵀ + b) and ``Identity``."""
 from .. import backend, ops
 from . import init
 from .module import Module
@@ -29,8 +29,24 @@ class Linear(Module):
 
     def forward(self, x):
         if x.ndim < 1 or x.shape[-1] != self.in_features:
-            raise ValueError(f"Linear(in_features={self.in_features}) got input of shape {tuple(x.shape)}")
+            raise RuntimeError(f"Linear(in_features={self.in_features}) got input of shape "
+                               f"{tuple(x.shape)}")
         return ops.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Identity(Module):
+    """Returns its input unchanged; any constructor arguments are ignored (as in PyTorch), so
+    it can stand in for a layer being switched off.
+
+    >>> Identity(54, unused="argument")(distgrad.ones(2)).tolist()
+    [1.0, 1.0]
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input):
+        return input

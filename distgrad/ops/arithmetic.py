@@ -1,7 +1,7 @@
 """Binary arithmetic with NumPy broadcasting: add, sub, mul, div, pow, and neg."""
 from ..autograd.function import ArrayFunction
 from ..backend import get_array_module
-from .broadcast import shape_of, unbroadcast
+from .broadcast import operand_error, shape_of, unbroadcast
 
 
 class Add(ArrayFunction):
@@ -73,29 +73,38 @@ class Neg(ArrayFunction):
         return -gy
 
 
+def _apply(op, symbol, a, b):
+    # NumPy's complaints name ufuncs and casting rules; say it in the operator's words instead.
+    # Only the failing call pays for the check.
+    try:
+        return op.apply(a, b)
+    except (TypeError, ValueError) as error:
+        raise operand_error(symbol, a, b) or error
+
+
 def add(a, b):
     """``a + b`` with broadcasting."""
-    return Add.apply(a, b)
+    return _apply(Add, "+", a, b)
 
 
 def sub(a, b):
     """``a - b`` with broadcasting."""
-    return Sub.apply(a, b)
+    return _apply(Sub, "-", a, b)
 
 
 def mul(a, b):
     """``a * b`` with broadcasting."""
-    return Mul.apply(a, b)
+    return _apply(Mul, "*", a, b)
 
 
 def div(a, b):
     """``a / b`` with broadcasting."""
-    return Div.apply(a, b)
+    return _apply(Div, "/", a, b)
 
 
 def pow(a, b):
     """``a ** b``; the exponent may be a tensor too (then ``a`` must be positive)."""
-    return Pow.apply(a, b)
+    return _apply(Pow, "** or pow()", a, b)
 
 
 def neg(a):

@@ -9,8 +9,8 @@ class MatMul(ArrayFunction):
         kx = x.shape[-1]
         ky = y.shape[-2] if y.ndim > 1 else y.shape[0]
         if x.ndim == 0 or y.ndim == 0 or kx != ky:
-            raise ValueError(f"matmul got shapes {x.shape} and {y.shape}: the inner dimensions "
-                             f"({kx if x.ndim else '-'} and {ky if y.ndim else '-'}) must match")
+            raise RuntimeError(f"matmul got shapes {x.shape} and {y.shape}: the inner dimensions "
+                               f"({kx if x.ndim else '-'} and {ky if y.ndim else '-'}) must match")
         self.save_for_backward(x, y)
         return x @ y
 
@@ -41,8 +41,8 @@ class Linear(ArrayFunction):
 
     def forward(self, x, w, b=None):
         if x.ndim < 1 or x.shape[-1] != w.shape[1]:
-            raise ValueError(f"Linear(in_features={w.shape[1]}, out_features={w.shape[0]}) got "
-                             f"input of shape {x.shape}")
+            raise RuntimeError(f"Linear(in_features={w.shape[1]}, out_features={w.shape[0]}) got "
+                               f"input of shape {x.shape}")
         self.save_for_backward(x, w)
         y = x @ w.T
         if b is not None:

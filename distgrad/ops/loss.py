@@ -1,50 +1,26 @@
 """Losses with PyTorch's names and reductions: ``cross_entropy``, ``nll_loss``, ``mse_loss``.
 
-``cross_entropy`` is one fused node (log-softmax and negative log-likelihood together): its
-backward is ``softmax - onehot``, which is both cheaper and stabler than chaining two ops.
+The training step's case — (N, C) logits, class indices, no weight, no smoothing — is one fused
+node (log-softmax and negative log-likelihood together): its backward is ``softmax - onehot``,
+which is both cheaper and stabler than chaining two ops. Every option (``weight``,
+``ignore_index``, ``label_smoothing``, probability targets, more dimensions) goes to
+``loss_classification``, so the common call pays nothing for them.
 """
 import numpy
 
 from ..autograd.function import ArrayFunction
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from .arithmetic import mul, sub
+from .loss_classification import general_cross_entropy, general_nll_loss
+from .loss_reduction import resolve_reduction
+from .loss_regression import weighted_reduce
 from .softmax import shifted_log_sum_exp
-
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-def _check_reduction(name, reduction):
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{name} got reduction={reduction!r}: expected 'mean', 'sum' or 'none'")
-
-
-def _class_targets(name, input, target):
-    """``target`` as an integer array on ``input``'s device, checked against (N, C) ``input``."""
-    if len(input.shape) != 2:
-        raise ValueError(f"{name} expects input of shape (N, C), got shape {tuple(input.shape)}")
-    xp = get_array_module(input)
-    target = xp.asarray(target.array if isinstance(target, Tensor) else target)
-    n, c = input.shape
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"{name} expects integer class indices as target, got dtype "
-                        f"{target.dtype}; convert with target.astype('int64')")
-    if target.shape != (n,):
-        raise ValueError(f"{name} got input of shape {tuple(input.shape)} but target of shape "
-                         f"{target.shape}: expected ({n},)")
-    # On a GPU, reading the range back would stall every step until the device catches up:
-    # there an out-of-range index makes its sample's loss NaN instead (see ``_poison``).
-    if n and xp is numpy:
-        lo, hi = int(target.min()), int(target.max())
-        if lo < 0 or hi >= c:
-            bad = lo if lo < 0 else hi
-            raise ValueError(f"{name} got target {bad}, out of range for {c} classes "
-                             f"(class indices must be in [0, {c - 1}])")
-    return target
 
 
 def _poison(losses, target, num_classes):
     """``losses`` with NaN where ``target`` is not a class index (device arrays only: host
-    targets were checked by ``_class_targets``)."""
+    targets out of range go to the general path, see ``_plain_targets``)."""
     xp = get_array_module(losses)
     if xp is numpy:
         return losses
@@ -118,33 +94,75 @@ class MSELoss(ArrayFunction):
                 -g if self.needs_input_grad[1] else None)
 
 
-def cross_entropy(input, target, reduction="mean"):
-    """Cross-entropy between (N, C) logits and integer class targets (N,), as PyTorch's
-    ``F.cross_entropy``: ``-log_softmax(input)[i, target[i]]``, reduced by ``reduction``
-    ('mean', 'sum' or 'none'). Stable for logits of any magnitude.
+def _plain_targets(input, target, ignore_index):
+    """The integer target array when the fused node serves this call: (N, C) input, (N,)
+    integer targets, all of them class indices. On a GPU, where reading the range back would
+    stall every step, targets are not inspected: there an out-of-range target (``ignore_index``
+    included) makes its loss NaN, so pass ``weight`` to ignore targets there. None sends the call
+    to the general path, which handles ignored targets, other shapes and the errors."""
+    if len(input.shape) != 2:
+        return None
+    xp = get_array_module(input.array)
+    target = xp.asarray(target.array if isinstance(target, Tensor) else target)
+    n, c = input.shape
+    if target.dtype.kind not in "iu" or target.shape != (n,) or 0 <= ignore_index < c:
+        return None  # an ignore_index that names a class needs the general path's mask
+    if n and xp is numpy and (int(target.min()) < 0 or int(target.max()) >= c):
+        return None
+    return target
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Cross-entropy between logits and targets, as PyTorch's ``F.cross_entropy``:
+    ``-log_softmax(input)[i, target[i]]`` reduced by ``reduction`` ('mean', 'sum' or 'none').
+    Stable for logits of any magnitude.
+
+    Args:
+        input: logits (N, C), (N, C, d1, ...) or unbatched (C,).
+        target: class indices (N,) / (N, d1, ...) / (), or class probabilities of ``input``'s
+            shape.
+        weight: per-class weights (C,); 'mean' then divides by the targets' total weight.
+        ignore_index: class-index targets with this value add nothing, to the mean's count
+            neither.
+        label_smoothing: mix each target with the uniform distribution by this amount.
+        size_average, reduce: PyTorch's deprecated flags; they choose ``reduction`` (warning).
 
     >>> logits = distgrad.tensor([[2.0, 0.0], [0.0, 2.0]], requires_grad=True)
     >>> cross_entropy(logits, distgrad.tensor([0, 1])).item()
     0.12692804634571075
     """
-    _check_reduction("cross_entropy", reduction)
-    target = _class_targets("cross_entropy", input, target)
-    return CrossEntropy.apply(input, target=target, reduction=reduction)
+    reduction = resolve_reduction("cross_entropy", size_average, reduce, reduction)
+    if weight is None and not label_smoothing:
+        plain = _plain_targets(input, target, ignore_index)
+        if plain is not None:  # the training step's case: one fused node
+            return CrossEntropy.apply(input, target=plain, reduction=reduction)
+    return general_cross_entropy(input, target, weight, ignore_index, reduction,
+                                 float(label_smoothing))
 
 
-def nll_loss(input, target, reduction="mean"):
-    """Negative log-likelihood of (N, C) log-probabilities at integer class targets (N,)."""
-    _check_reduction("nll_loss", reduction)
-    target = _class_targets("nll_loss", input, target)
-    return NLLLoss.apply(input, target=target, reduction=reduction)
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log-likelihood of log-probabilities (N, C), (N, C, d1, ...) or (C,) at integer
+    class targets; ``weight`` and ``ignore_index`` as in ``cross_entropy``."""
+    reduction = resolve_reduction("nll_loss", size_average, reduce, reduction)
+    if weight is None:
+        plain = _plain_targets(input, target, ignore_index)
+        if plain is not None:
+            return NLLLoss.apply(input, target=plain, reduction=reduction)
+    return general_nll_loss(input, target, weight, ignore_index, reduction)
 
 
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error ``(input - target) ** 2``, reduced by ``reduction``. Both may need
     gradients; their shapes must match (PyTorch only warns when they broadcast — a silent
-    (N, 1) against (N,) mistake is an error here)."""
-    _check_reduction("mse_loss", reduction)
+    (N, 1) against (N,) mistake is an error here). With an elementwise ``weight``, 'mean'
+    is ``sum(weight * error) / sum(weight)``, as in PyTorch."""
+    reduction = resolve_reduction("mse_loss", size_average, reduce, reduction)
     if tuple(input.shape) != tuple(getattr(target, "shape", ())):
         raise ValueError(f"mse_loss got input of shape {tuple(input.shape)} and target of shape "
                          f"{tuple(getattr(target, 'shape', ()))}: they must match")
-    return MSELoss.apply(input, target, reduction=reduction)
+    if weight is None:
+        return MSELoss.apply(input, target, reduction=reduction)
+    diff = sub(input, target)
+    return weighted_reduce("mse_loss", mul(diff, diff), weight, reduction)

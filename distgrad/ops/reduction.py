@@ -1,21 +1,10 @@
 """Reductions: sum, mean, max and min over an axis (or all axes), with keepdims; argmax and
 argmin; max/min along one dimension as PyTorch's ``(values, indices)`` pair."""
-import builtins
-
 from ..autograd.function import ArrayFunction
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from . import return_types
-
-
-def _axes(axis, ndim):
-    if axis is None:
-        return tuple(range(ndim))
-    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
-    for a in axes:
-        if not -ndim <= a < builtins.max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
-    return tuple(sorted(a % builtins.max(ndim, 1) for a in axes))
+from .dims import dim_tuple as _axes
 
 
 def _expand(gy, shape, axes, keepdims):

@@ -13,8 +13,8 @@ class Reshape(ArrayFunction):
         try:
             return x.reshape(shape)
         except ValueError:
-            raise ValueError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
-                             f"into shape {tuple(shape)}") from None
+            raise RuntimeError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+                               f"into shape {tuple(shape)}") from None
 
     def backward(self, gy):
         return gy.reshape(self.shape)
@@ -23,8 +23,8 @@ class Reshape(ArrayFunction):
 class Permute(ArrayFunction):
     def forward(self, x, axes):
         if sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
-            raise ValueError(f"permute got axes {tuple(axes)} for a tensor of shape {x.shape}: "
-                             f"need a permutation of 0..{x.ndim - 1}")
+            raise RuntimeError(f"permute got axes {tuple(axes)} for a tensor of shape {x.shape}: "
+                               f"need a permutation of 0..{x.ndim - 1}")
         self.axes = tuple(a % x.ndim for a in axes)
         return x.transpose(self.axes)
 
@@ -60,14 +60,14 @@ class Cat(ArrayFunction):
         shapes = [a.shape for a in arrays]
         ndim = arrays[0].ndim
         if any(a.ndim != ndim for a in arrays) or not -ndim <= axis < ndim:
-            raise ValueError(f"cat along dim {axis} got shapes {shapes}")
+            raise RuntimeError(f"cat along dim {axis} got shapes {shapes}")
         self.axis = axis % ndim
         self.bounds = list(itertools.accumulate(a.shape[self.axis] for a in arrays))[:-1]
         try:
             return xp.concatenate(arrays, axis=self.axis)
         except ValueError:
-            raise ValueError(f"cat along dim {axis} got shapes {shapes}: all other dimensions "
-                             "must match") from None
+            raise RuntimeError(f"cat along dim {axis} got shapes {shapes}: all other dimensions "
+                               "must match") from None
 
     def backward(self, gy):
         xp = get_array_module(gy)
@@ -78,7 +78,7 @@ class Stack(ArrayFunction):
     def forward(self, *arrays, axis=0):
         shapes = {a.shape for a in arrays}
         if len(shapes) != 1:
-            raise ValueError(f"stack needs tensors of one shape, got {sorted(shapes)}")
+            raise RuntimeError(f"stack needs tensors of one shape, got {sorted(shapes)}")
         self.axis = axis % (arrays[0].ndim + 1)
         return get_array_module(arrays[0]).stack(arrays, axis=self.axis)
 
@@ -181,7 +181,7 @@ def cat(tensors, dim=0):
 def stack(tensors, dim=0):
     """Join tensors of one shape along a new dimension ``dim``."""
     if not tensors:
-        raise ValueError("stack needs at least one tensor")
+        raise RuntimeError("stack needs at least one tensor")
     return Stack.apply(*tensors, axis=dim)
 
 

@@ -5,14 +5,13 @@ exact results instead of inf/nan.
 """
 from ..autograd.function import ArrayFunction
 from ..backend import get_array_module
+from .dims import dim_index
 
 
 def check_dim(name, dim, ndim):
-    """``dim`` normalised to ``0 <= dim < ndim`` (negative counts from the end)."""
-    if not -max(ndim, 1) <= dim < max(ndim, 1):
-        raise ValueError(f"{name} got dim={dim} for a tensor with {ndim} dimensions "
-                         f"(expected {-max(ndim, 1)} <= dim < {max(ndim, 1)})")
-    return dim % max(ndim, 1)
+    """``dim`` normalised to ``0 <= dim < ndim`` (negative counts from the end); out of range is
+    PyTorch's IndexError."""
+    return dim_index(dim, ndim)
 
 
 def shifted_log_sum_exp(x, dim):

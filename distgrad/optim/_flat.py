@@ -42,7 +42,7 @@ def _flat_view(arrays):
     return whole[start:end] if end <= whole.size else None
 
 
-class FlatState:
+class FlatLayout:
     """Parameters of one group that share device and dtype, their state kinds laid out back to
     back, and scratch arrays of the same length for the update's temporaries.
 
@@ -163,7 +163,7 @@ class FlatState:
 
 
 class FlatGroup:
-    """The flat layouts of one param group: one ``FlatState`` per (device, dtype) among the
+    """The flat layouts of one param group: one ``FlatLayout`` per (device, dtype) among the
     parameters that have a gradient this step."""
 
     def __init__(self, params, state, kinds):
@@ -171,7 +171,7 @@ class FlatGroup:
         by_kind = {}
         for p in params:
             by_kind.setdefault((p.device, p.array.dtype), []).append(p)
-        self.parts = [FlatState(ps, state, kinds) for ps in by_kind.values()]
+        self.parts = [FlatLayout(ps, state, kinds) for ps in by_kind.values()]
 
     def matches(self, params, state, kinds):
         """True when this layout still serves ``params`` with state ``kinds``."""

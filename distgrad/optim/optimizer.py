@@ -40,7 +40,7 @@ class Optimizer:
         defaults: the options every group gets unless it says otherwise.
 
     A subclass gives ``_state_kinds(group)`` (names of its per-parameter arrays) and
-    ``_update(group, flat)``, which updates one ``FlatState`` in place.
+    ``_update(group, flat)``, which updates one ``FlatLayout`` in place.
     """
 
     def __init__(self, params, defaults):

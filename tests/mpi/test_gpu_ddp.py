@@ -6,20 +6,14 @@ import pytest
 
 import distgrad
 import distgrad.distributed as dist
-from distgrad import backend, nn, optim
+from distgrad import backend, optim
 from distgrad.distributed import DDP
 from distgrad.distributed.communicators import MpiCommunicator, NcclCommunicator, mpi_for_gpu
 
-PER_RANK = 4
+from test_ddp import PER_RANK, mlp
 
 pytestmark = pytest.mark.skipif(not distgrad.cuda.is_available(),
                                 reason="no GPU: CuPy is missing or sees no device")
-
-
-def mlp(seed=0):
-    distgrad.manual_seed(seed)
-    return nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(),
-                         nn.Linear(8, 4))
 
 
 def batch(size, step):

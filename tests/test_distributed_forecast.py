@@ -83,3 +83,39 @@ def test_scaling_command(tmp_path, capsys):
     assert [line.split()[0] for line in out[2:]] == ["2", "8"]
     assert main(["scaling", str(tmp_path / "missing.json")]) == 2
     assert "distgrad scaling: error" in capsys.readouterr().err
+
+
+def test_buckets_planned_for_the_link_from_gradient_ready_times():
+    from distgrad.distributed.forecast import planned_buckets
+    # One bucket in the measured run; its large gradient was ready early in backward.
+    profile = Profile(compute_seconds=0.030, backward_seconds=0.020,
+                      buckets=[(0.020, 1_010_000)],
+                      gradients=[(0.020, 10_000, "<f4"), (0.001, 1_000_000, "<f4")])
+    slow = planned_buckets(profile, 2, 125e6, 1e-5)                 # 1 Gbit/s: split
+    assert slow == [(0.001, 1_000_000), (0.020, 10_000)]
+    assert planned_buckets(profile, 2, 1e12, 1e-5) == [(0.020, 1_010_000)]   # nothing to hide
+    recorded = forecast_step(profile, 2, 125e6, 1e-5)
+    planned = forecast_step(profile, 2, 125e6, 1e-5, replan=True)
+    assert (recorded["buckets"], planned["buckets"]) == (1, 2)
+    assert planned["exposed_seconds"] < 0.2 * recorded["exposed_seconds"]
+
+
+def test_gradient_ready_times_come_from_a_ddp_timeline(tmp_path):
+    import numpy
+    import distgrad
+    import distgrad.distributed as dist
+    from distgrad import nn
+    from distgrad.distributed.communicators import SingleCommunicator
+    timeline = dist.Timeline(str(tmp_path / "t.json"))
+    distgrad.manual_seed(0)
+    ddp = dist.DDP(nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2)),
+                   process_group=SingleCommunicator(), timeline=timeline)
+    x = distgrad.tensor(numpy.ones((4, 8), numpy.float32))
+    for _ in range(6):
+        ddp(x).sum().backward()
+    timeline.save(comm=SingleCommunicator())
+    profile = profile_from_trace(str(tmp_path / "t.json"), skip_steps=1)
+    assert [g[1] for g in profile.gradients] == [512, 64, 128, 8]
+    assert all(g[2] == "<f4" and g[0] >= 0 for g in profile.gradients)
+    # Backward reaches the last layer first.
+    assert profile.gradients[3][0] <= profile.gradients[0][0]

@@ -19,6 +19,9 @@ def add_scaling_parser(sub, formatter_class):
     p.add_argument("--ranks", default=DEFAULT_RANKS, help="comma-separated rank counts")
     p.add_argument("--skip-steps", type=int, default=3,
                    help="leave out the first steps (warm-up, bucket rebuild)")
+    p.add_argument("--buckets", choices=("planned", "recorded"), default="planned",
+                   help="planned: lay buckets out for each link as DDP's measured layout "
+                   "would; recorded: keep the traced run's buckets")
 
 
 def run(args):
@@ -32,6 +35,6 @@ def run(args):
     except (OSError, ValueError, KeyError) as exc:
         print(f"distgrad scaling: error: {exc}", file=sys.stderr)
         return 2
-    print(format_forecast(profile, forecast(profile, ranks, bandwidth, latency), bandwidth,
-                          latency))
+    rows = forecast(profile, ranks, bandwidth, latency, replan=args.buckets == "planned")
+    print(format_forecast(profile, rows, bandwidth, latency))
     return 0

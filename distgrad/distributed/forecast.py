@@ -5,7 +5,9 @@ bytes) and a link (bandwidth, latency), the all-reduce of a bucket of b bytes ov
 in a ring takes ``2 (N - 1) latency + 2 (N - 1) / N * b / bandwidth`` (the alpha-beta
 model); buckets go out one after another, each once it is ready and the link is free, and
 the step takes its compute time plus whatever communication outlasts backward. Weak scaling:
-each rank keeps its batch, so efficiency is compute time / step time.
+each rank keeps its batch, so efficiency is compute time / step time. With per-gradient ready
+times in the trace (a DDP timeline records them) the buckets can be laid out for each link
+as distgrad's measured layout would (``replan``), so a one-node run forecasts a cluster.
 
 What it leaves out: contention for cores between compute and communication, stragglers and
 the network's topology beyond one link per rank (a full-bisection switch is assumed).
@@ -13,6 +15,8 @@ the network's topology beyond one link per rank (a full-bisection switch is assu
 import json
 import statistics
 from dataclasses import dataclass, field
+
+from .buckets import measured_bucket_assignment
 
 
 @dataclass
@@ -24,6 +28,7 @@ class Profile:
     buckets: list = field(default_factory=list)   # [(ready offset, bytes)] in launch order
     steps: int = 0
     world_size: int = 1
+    gradients: list = field(default_factory=list)  # [(ready offset, bytes, dtype)] per parameter
 
 
 def ring_allreduce_seconds(nbytes, ranks, bandwidth, latency):
@@ -49,7 +54,7 @@ def profile_from_trace(trace, skip_steps=3, rank=None):
         if step is None or step < skip_steps or (rank is not None and e["pid"] != rank):
             continue
         per.setdefault((e["pid"], step), []).append(e)
-    compute, backward, ready, sizes = [], [], {}, {}
+    compute, backward, ready, sizes, grads = [], [], {}, {}, {}
     ranks = {pid for pid, _ in per}
     for (pid, step), events in per.items():
         named = {}
@@ -67,6 +72,10 @@ def profile_from_trace(trace, skip_steps=3, rank=None):
                 ready.setdefault(e["args"]["bucket"], []).append((e["ts"] - back["ts"]) / 1e6)
             elif e["name"].startswith("allreduce bucket "):
                 sizes[e["args"]["bucket"]] = e["args"]["bytes"]
+            elif e["name"] == "gradient ready":
+                a = e["args"]
+                grads.setdefault(a["param"], (a["bytes"], a["dtype"], []))[2].append(
+                    (e["ts"] - back["ts"]) / 1e6)
     if not compute:
         raise ValueError(
             f"the trace holds no complete step after step {skip_steps} (a step needs its "
@@ -74,16 +83,37 @@ def profile_from_trace(trace, skip_steps=3, rank=None):
             "steps with a Timeline, or lower skip_steps")
     buckets = [(max(0.0, statistics.median(ready[b])), sizes[b]) for b in sorted(sizes)
                if b in ready]
+    gradients = [(max(0.0, statistics.median(grads[i][2])), grads[i][0], grads[i][1])
+                 for i in sorted(grads)]
     return Profile(statistics.median(compute), statistics.median(backward), buckets,
-                   len(compute) // max(1, len(ranks)), max(ranks) + 1)
+                   len(compute) // max(1, len(ranks)), max(ranks) + 1, gradients)
 
 
-def forecast_step(profile, ranks, bandwidth, latency, overhead=0.0):
-    """Predicted step at ``ranks`` ranks: a dict of step, exposed and communication seconds and
-    efficiency. ``bandwidth`` is in bytes/s; ``overhead`` seconds are added per bucket."""
+def planned_buckets(profile, ranks, bandwidth, latency, bucket_cap_bytes=25 << 20):
+    """The buckets distgrad's measured layout would build at ``ranks`` ranks on this link
+    (``measured_bucket_assignment`` on the profile's gradient ready times), as
+    [(ready offset, bytes)]; the profile's own buckets when it has no per-gradient times."""
+    if not profile.gradients or ranks <= 1:
+        return list(profile.buckets)
+    ready = [g[0] for g in profile.gradients]
+    nbytes = [g[1] for g in profile.gradients]
+    layout = measured_bucket_assignment(
+        ready, nbytes, [g[2] for g in profile.gradients],
+        ring_allreduce_seconds(0, ranks, bandwidth, latency),
+        ring_allreduce_seconds(1, ranks, bandwidth, 0.0), bucket_cap_bytes)
+    return [(max(ready[i] for i in b), sum(nbytes[i] for i in b)) for b in layout]
+
+
+def forecast_step(profile, ranks, bandwidth, latency, overhead=0.0, replan=False):
+    """Predicted step at ``ranks`` ranks: a dict of step, exposed and communication seconds,
+    efficiency and buckets. ``bandwidth`` is in bytes/s; ``overhead`` seconds are added per
+    bucket; ``replan``: the buckets distgrad would lay out for this link (``planned_buckets``)
+    instead of the measured run's."""
+    buckets = (planned_buckets(profile, ranks, bandwidth, latency) if replan
+               else profile.buckets)
     end = 0.0
     comm = 0.0
-    for ready, nbytes in profile.buckets:
+    for ready, nbytes in buckets:
         seconds = ring_allreduce_seconds(nbytes, ranks, bandwidth, latency)
         seconds += overhead if ranks > 1 else 0.0
         end = max(ready, end) + seconds
@@ -91,12 +121,13 @@ def forecast_step(profile, ranks, bandwidth, latency, overhead=0.0):
     exposed = max(0.0, end - profile.backward_seconds)
     step = profile.compute_seconds + exposed
     return {"ranks": ranks, "step_seconds": step, "exposed_seconds": exposed,
-            "comm_seconds": comm, "efficiency": profile.compute_seconds / step}
+            "comm_seconds": comm, "efficiency": profile.compute_seconds / step,
+            "buckets": len(buckets)}
 
 
-def forecast(profile, ranks, bandwidth, latency, overhead=0.0):
+def forecast(profile, ranks, bandwidth, latency, overhead=0.0, replan=False):
     """``forecast_step`` for each of ``ranks``."""
-    return [forecast_step(profile, n, bandwidth, latency, overhead) for n in ranks]
+    return [forecast_step(profile, n, bandwidth, latency, overhead, replan) for n in ranks]
 
 
 def parse_rate(text):
@@ -132,9 +163,10 @@ def format_forecast(profile, rows, bandwidth, latency):
              f"{profile.backward_seconds * 1e3:.2f} ms, {len(profile.buckets)} bucket(s) of "
              f"{sum(b for _, b in profile.buckets) / 1e6:.3f} MB; link {bandwidth * 8 / 1e9:g} "
              f"Gbit/s, latency {latency * 1e6:g} us, ring all-reduce",
-             f"{'ranks':>6} {'step ms':>9} {'comm ms':>9} {'exposed ms':>11} {'efficiency':>11}"]
+             f"{'ranks':>6} {'buckets':>8} {'step ms':>9} {'comm ms':>9} {'exposed ms':>11} "
+             f"{'efficiency':>11}"]
     for r in rows:
-        lines.append(f"{r['ranks']:>6} {r['step_seconds'] * 1e3:>9.2f} "
+        lines.append(f"{r['ranks']:>6} {r['buckets']:>8} {r['step_seconds'] * 1e3:>9.2f} "
                      f"{r['comm_seconds'] * 1e3:>9.2f} {r['exposed_seconds'] * 1e3:>11.2f} "
                      f"{r['efficiency']:>10.1%}")
     return "\n".join(lines)

@@ -193,6 +193,10 @@ class Reducer:
             queue_callback(self._finalize)
         if self._ready_at is not None:
             self._ready_at[index] = time.perf_counter() - self._t_backward
+        if self.timeline is not None:
+            # Per gradient, so that a forecast can place buckets for another link.
+            self.timeline.instant("gradient ready", COMPUTE, param=index, step=self.step,
+                                  bytes=param.array.nbytes, dtype=param.array.dtype.str)
         self._used[index] = 1
         self._n_used += 1
         b, view = self._slot[index]

@@ -136,3 +136,19 @@ def test_progress_modes(world):
     polling.iallreduce(a).wait()
     numpy.testing.assert_array_equal(a, world.size * (world.size + 1) / 2)
     polling.close()
+
+
+@pytest.mark.mpi
+def test_a_hook_may_start_and_wait_for_its_own_collectives(world):
+    def hook(state, bucket):
+        buffer = bucket.buffer()
+        dist.all_reduce(buffer, async_op=True).wait()   # from the progress thread itself
+        buffer /= world.size
+        return buffer
+    ref, ddp = mlp(), DDP(mlp(), bucket_cap_mb=1e-6)
+    ddp.register_comm_hook(None, hook)
+    x, y = batch(world, 0)
+    mse(ref(distgrad.tensor(x)), y).backward()
+    mse(ddp(distgrad.tensor(shard(x, world))), shard(y, world)).backward()
+    for p, q in zip(ddp.parameters(), ref.parameters()):
+        numpy.testing.assert_allclose(p.grad.array, q.grad.array, rtol=1e-5, atol=1e-6)

@@ -126,8 +126,10 @@ class MpiCommunicator(CommunicatorBase):
     def submit(self, work):
         """Run ``work()`` on the progress thread after everything submitted before; returns a
         ``Request`` at once. Collectives that ``work`` calls wait as ``progress`` says. With
-        one rank there is nothing to overlap: ``work`` runs at once."""
-        if self.size == 1:
+        one rank there is nothing to overlap: ``work`` runs at once; so it does when a job
+        on the progress thread submits more (a hook's own ``iallreduce``), which waiting for
+        a job queued behind itself would deadlock."""
+        if self.size == 1 or self._on_progress_thread():
             work()
             return CompletedRequest()
         if self._thread is None:

@@ -64,6 +64,7 @@ class PowerSGDState:
         self.error_dict = {}
         self.p_memory_dict = {}
         self.q_memory_dict = {}
+        self._plans = {}     # bucket index -> which tensors are compressed (see _plan)
         self.iter = 0
         self.total_numel_before_compression = 0
         self.total_numel_after_compression = 0
@@ -102,6 +103,36 @@ def _should_compress(rows, cols, rank, min_compression_rate):
     return compressed * min_compression_rate < uncompressed, uncompressed, compressed
 
 
+def _plan(state, index, bucket):
+    """(matrices to compress with their ranks, plain tensors, gradient values, P size, Q size,
+    values before and after compression) of a bucket: computed once per bucket buffer (a
+    rebuilt bucket gets a new buffer), since the shapes do not change between steps."""
+    buffer = bucket.buffer()
+    plans = state._plans
+    plan = plans.get(index)
+    if plan is not None and plan[-1] is buffer:
+        return plan
+    to_compress, plain = [], []
+    p_size = q_size = before_all = after_all = 0
+    grads = bucket.gradients()
+    for grad in grads:
+        matrix = grad.reshape(grad.shape[0], -1) if grad.ndim else grad.reshape(1, 1)
+        n, m = matrix.shape
+        rank = min(n, m, state.matrix_approximation_rank)
+        compress, before, after = _should_compress(n, m, rank, state.min_compression_rate)
+        before_all += before
+        if compress:
+            to_compress.append((matrix, rank))
+            p_size, q_size = p_size + n * rank, q_size + m * rank
+            after_all += after
+        else:
+            plain.append(grad)
+            after_all += before
+    plan = plans[index] = (to_compress, plain, sum(int(g.size) for g in grads), p_size, q_size,
+                           before_all, after_all, buffer)
+    return plan
+
+
 def powerSGD_hook(state, bucket):
     """Average ``bucket`` over ranks through rank-r PowerSGD approximations of its matrices.
 
@@ -120,8 +151,10 @@ def powerSGD_hook(state, bucket):
     xp = get_array_module(buffer)
     world_size = comm.size
     index = bucket.index()
-    grads = bucket.gradients()
-    n_grads = sum(int(g.size) for g in grads)
+    plan = _plan(state, index, bucket)
+    to_compress, plain, n_grads, p_size, q_size = plan[:5]
+    state.total_numel_before_compression += plan[5]
+    state.total_numel_after_compression += plan[6]
     flat = buffer[:n_grads]          # distgrad's control values follow; they are averaged as is
     local = None
     if state.use_error_feedback:
@@ -132,22 +165,6 @@ def powerSGD_hook(state, bucket):
             local[...] = flat
         else:
             local = flat.copy()
-
-    to_compress, plain = [], []
-    p_size = q_size = 0
-    for grad in grads:
-        matrix = grad.reshape(grad.shape[0], -1) if grad.ndim else grad.reshape(1, 1)
-        n, m = matrix.shape
-        rank = min(n, m, state.matrix_approximation_rank)
-        compress, before, after = _should_compress(n, m, rank, state.min_compression_rate)
-        state.total_numel_before_compression += before
-        if compress:
-            to_compress.append((matrix, rank))
-            p_size, q_size = p_size + n * rank, q_size + m * rank
-            state.total_numel_after_compression += after
-        else:
-            plain.append(grad)
-            state.total_numel_after_compression += before
 
     p_memory, q_memory = state.p_memory_dict.get(index), state.q_memory_dict.get(index)
     fresh = (not state.warm_start or q_memory is None or q_memory.size != q_size)

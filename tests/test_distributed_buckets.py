@@ -53,3 +53,36 @@ def test_bucket_views_share_one_flat_buffer():
     assert bucket.tail.shape == (3,) and numpy.shares_memory(bucket.tail, bucket.buffer)
     assert bucket.nbytes == 20 * 4
     assert "params=2" in repr(bucket)
+
+
+def test_measured_layout_starts_the_link_early_on_a_slow_link():
+    from distgrad.distributed.buckets import measured_bucket_assignment
+    # The CNN's shape: a large gradient ready 1 ms into a 20 ms backward, small ones after.
+    ready = [0.020, 0.019, 0.010, 0.009, 0.001, 0.0009, 0.0002, 0.0001]
+    nbytes = [1152, 128, 73728, 256, 819200, 512, 5120, 40]
+    dtypes = ["f4"] * 8
+    slow = measured_bucket_assignment(ready, nbytes, dtypes, 1e-4, 8 / 1e9)       # 1 Gbit/s
+    # fc1's gradient (index 4) goes out in a bucket of its own layer's and the later ones,
+    # before any conv gradient is ready.
+    fc1 = next(k for k, b in enumerate(slow) if 4 in b)
+    assert set(slow[fc1]) <= {4, 5, 6, 7} and fc1 < len(slow) - 1
+    assert sorted(i for b in slow for i in b) == list(range(8))
+    # A link so fast that nothing is worth a second latency: one bucket.
+    fast = measured_bucket_assignment(ready, nbytes, dtypes, 1e-4, 1e-12)
+    assert fast == [list(range(8))]
+
+
+def test_measured_layout_respects_caps_dtypes_and_ready_order():
+    from distgrad.distributed.buckets import measured_bucket_assignment
+    ready = [0.0, 0.0, 0.0, 0.0]
+    layout = measured_bucket_assignment(ready, [100] * 4, ["f4", "f4", "f8", "f8"], 0.0, 1e-12,
+                                        bucket_cap_bytes=1000)
+    assert layout == [[2, 3], [0, 1]]   # ties: the highest index (registered last) first
+    capped = measured_bucket_assignment([0.0] * 4, [600] * 4, ["f4"] * 4, 0.0, 1e-12,
+                                        bucket_cap_bytes=1000)
+    assert capped == [[3], [2], [1], [0]]
+    order = measured_bucket_assignment([0.3, 0.1, 0.2], [8] * 3, ["f4"] * 3, 1.0, 0.0)
+    assert order == [[0, 1, 2]]
+    split = measured_bucket_assignment([3.0, 1.0, 2.0], [8] * 3, ["f4"] * 3, 0.1, 0.1,
+                                       overhead=0.0)
+    assert split == [[1], [2], [0]]   # ready order, each launched when ready

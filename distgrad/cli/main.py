@@ -111,6 +111,8 @@ def build_parser():
     sub.add_parser("info", help="versions, array backend, MPI library, ranks, GPUs")
     from .run import add_run_parser
     add_run_parser(sub, argparse.RawDescriptionHelpFormatter)
+    from .scaling import add_scaling_parser
+    add_scaling_parser(sub, _HelpFormatter)
     return parser
 
 
@@ -122,6 +124,9 @@ def main(argv=None):
         return run(args)
     if args.command == "run":
         from .run import run
+        return run(args)
+    if args.command == "scaling":
+        from .scaling import run
         return run(args)
     if args.plot and not args.metrics:
         args.metrics = os.path.splitext(args.plot)[0] + ".metrics.jsonl"

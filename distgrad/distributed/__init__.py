@@ -5,7 +5,7 @@ process group does), so one-process programs run without any MPI library.
 """
 from .abort import install_abort_hooks, uninstall_abort_hooks
 from .buckets import compute_bucket_assignment
-from .comm_hooks import GradBucket, allreduce_hook, fp16_compress_hook
+from .comm_hooks import GradBucket, allreduce_hook, bf16_compress_hook, fp16_compress_hook
 from .communicators import (CommunicatorBase, MpiCommunicator, NaiveReducer,
                             NcclCommunicator, SingleCommunicator, StagingCommunicator)
 from .communicators.mpi import library_version as mpi_library_version
@@ -21,7 +21,7 @@ from .process_group import (destroy_process_group, get_backend, get_default_grou
 from .reducer import CommStats
 from .timeline import Timeline
 from .watchdog import Watchdog
-from . import comm_hooks
+from . import algorithms, comm_hooks
 
 __all__ = [
     "init_process_group", "destroy_process_group", "is_initialized", "get_backend",
@@ -30,8 +30,8 @@ __all__ = [
     "is_available", "ReduceOp", "Work", "barrier", "all_reduce", "broadcast", "reduce", "all_gather",
     "all_gather_into_tensor", "gather", "scatter", "reduce_scatter", "all_gather_object",
     "broadcast_object", "broadcast_object_list", "gather_object",
-    "DistributedDataParallel", "DDP", "CommStats", "comm_hooks", "GradBucket", "allreduce_hook",
-    "fp16_compress_hook", "CommunicatorBase", "SingleCommunicator", "MpiCommunicator",
+    "DistributedDataParallel", "DDP", "CommStats", "algorithms", "comm_hooks", "GradBucket",
+    "allreduce_hook", "fp16_compress_hook", "bf16_compress_hook", "CommunicatorBase", "SingleCommunicator", "MpiCommunicator",
     "NcclCommunicator", "StagingCommunicator",
     "NaiveReducer", "Timeline", "Watchdog", "detect_launcher", "compute_bucket_assignment",
     "install_abort_hooks", "uninstall_abort_hooks", "mpi_library_version", "mpi_thread_level",

@@ -297,7 +297,7 @@ def test_check_finite_raise_raises_on_every_rank(world):
 @pytest.mark.mpi
 def test_world_size_1_needs_no_communication(world):
     ddp, plain = DDP(mlp(), process_group=SingleCommunicator()), mlp()
-    assert ddp.reducer._thread is None
+    assert ddp.reducer._stream is None and ddp.reducer._planner is None
     x, y = batch(world, 0)
     mse(ddp(distgrad.tensor(x)), y).backward()
     mse(plain(distgrad.tensor(x)), y).backward()

@@ -68,7 +68,7 @@ def test_nccl_on_its_own_stream_matches_one_process(world, timed, tmp_path):
     timeline = dist.Timeline(str(tmp_path / "trace.json")) if timed else None
     try:
         ddp = check_against_one_process(comm, device, timeline=timeline, bucket_cap_mb=1e-6)
-        assert ddp.reducer._stream is not None and ddp.reducer._thread is None
+        assert ddp.reducer._stream is not None
         if timed:
             summary = timeline.summary()
             assert summary["steps"] == 4 and summary["comm_ms_per_step"] > 0

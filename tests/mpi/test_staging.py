@@ -54,9 +54,9 @@ def test_iallreduce_copies_back_when_complete(kind):
     n, r = comm.size, comm.rank
     a = numpy.arange(1000, dtype=numpy.float64) * (r + 1)
     request = comm.iallreduce(a)
-    assert device.log == [("sync", (1000,)), ("to_host", (1000,))]
     request.wait()
     assert request.test()
+    assert device.log == [("sync", (1000,)), ("to_host", (1000,)), ("to_device", (1000,))]
     numpy.testing.assert_array_equal(a, numpy.arange(1000) * n * (n + 1) / 2)
     assert device.log[-1] == ("to_device", (1000,))
     assert [entry[0] for entry in device.log].count("to_device") == 1

@@ -5,13 +5,19 @@ objects. Every rank must call the same collectives in the same order, as in MPI 
 """
 import abc
 
-REDUCE_OPS = ("sum", "prod", "max", "min")
+# "bf16_sum": a sum of bfloat16 values held as uint16 bit patterns (NumPy has no bfloat16),
+# rounded to bfloat16 at each addition as a bfloat16 all-reduce on a GPU does.
+REDUCE_OPS = ("sum", "prod", "max", "min", "bf16_sum")
 
 
-def check_op(op):
-    """Raise a ValueError naming ``op`` unless it is one of ``REDUCE_OPS``."""
+def check_op(op, array=None):
+    """Raise a ValueError naming ``op`` unless it is one of ``REDUCE_OPS`` (and, for
+    ``"bf16_sum"``, ``array`` holds uint16 bit patterns)."""
     if op not in REDUCE_OPS:
         raise ValueError(f"unknown reduction op={op!r}: expected one of {', '.join(REDUCE_OPS)}")
+    if op == "bf16_sum" and array is not None and str(array.dtype) != "uint16":
+        raise TypeError(f"op='bf16_sum' reduces bfloat16 bit patterns held as uint16, got dtype "
+                        f"{array.dtype}; convert with communicators.bfloat16.to_bfloat16_bits")
 
 
 def check_root(root, size):
@@ -82,6 +88,16 @@ class CommunicatorBase(abc.ABC):
     @abc.abstractmethod
     def iallreduce(self, array, op="sum"):
         """Start an in-place all-reduce of ``array``; return a ``Request`` (MPI_Iallreduce)."""
+
+    def submit(self, work):
+        """Run ``work()`` (which may call this communicator's collectives) after everything
+        submitted before, where this communicator makes progress; return a ``Request``.
+
+        Here: at once, in the caller's thread. ``MpiCommunicator`` runs it on its progress
+        thread, so the caller keeps computing meanwhile.
+        """
+        work()
+        return CompletedRequest()
 
     @abc.abstractmethod
     def bcast(self, array, root=0):

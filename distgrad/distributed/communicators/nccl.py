@@ -71,7 +71,9 @@ class NcclCommunicator(HostChannel, CommunicatorBase):
         self._types = {numpy.dtype(name): getattr(nccl, f"NCCL_{name.upper()}")
                        for name in _DTYPES}
         self._ops = {"sum": nccl.NCCL_SUM, "prod": nccl.NCCL_PROD, "max": nccl.NCCL_MAX,
-                     "min": nccl.NCCL_MIN}
+                     "min": nccl.NCCL_MIN, "bf16_sum": nccl.NCCL_SUM}
+        # ncclBfloat16 (NCCL >= 2.10); CuPy may not name it.
+        self._bfloat16 = getattr(nccl, "NCCL_BFLOAT16", 9)
 
     def _args(self, array, what):
         """(pointer, count, NCCL dtype, stream pointer) of a device array, checked."""
@@ -90,10 +92,12 @@ class NcclCommunicator(HostChannel, CommunicatorBase):
 
     def allreduce(self, array, op="sum"):
         """Queue an in-place all-reduce of ``array`` on the current stream; return it."""
-        check_op(op)
+        check_op(op, array)
         if isinstance(array, numpy.ndarray):
             return self.host_comm.allreduce(array, op)
         ptr, count, dtype, stream = self._args(array, "allreduce")
+        if op == "bf16_sum":
+            dtype = self._bfloat16
         self._comm.allReduce(ptr, ptr, count, dtype, self._ops[op], stream)
         return array
 

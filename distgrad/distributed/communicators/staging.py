@@ -10,8 +10,8 @@ import os
 import numpy
 
 from ... import backend
-from .base import CommunicatorBase, HostChannel, Request, check_op, check_root
-from .mpi import MpiCommunicator, MpiRequest, load_mpi
+from .base import CommunicatorBase, HostChannel, check_op, check_root
+from .mpi import MpiCommunicator, load_mpi
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -40,32 +40,6 @@ def cuda_aware_mpi(MPI=None, environ=None):
     if environ.get("OMPI_MCA_opal_cuda_support", "").strip().lower() in _TRUE:
         return True
     return environ.get("MPICH_GPU_SUPPORT_ENABLED", "").strip().lower() in _TRUE
-
-
-class _StagedRequest(Request):
-    """A host request whose result is copied back into the device array on completion."""
-
-    def __init__(self, request, finish):
-        self._request, self._finish = request, finish
-
-    def wait(self):
-        """Wait for the host collective, then copy its result to the device."""
-        self._request.wait()
-        self._copy_back()
-
-    def test(self):
-        """True once the host collective finished (the copy back happens then)."""
-        if self._finish is None:
-            return True
-        done = self._request.test()
-        if done:
-            self._copy_back()
-        return done
-
-    def _copy_back(self):
-        if self._finish is not None:
-            self._finish()
-            self._finish = None
 
 
 class StagingCommunicator(HostChannel, CommunicatorBase):
@@ -114,13 +88,14 @@ class StagingCommunicator(HostChannel, CommunicatorBase):
         return array
 
     def iallreduce(self, array, op="sum"):
-        """Start the host all-reduce of a staged copy; the request's completion copies back."""
+        """Start staging, reducing and copying back on the host communicator's progress
+        context (the progress thread for MPI); returns its ``Request``."""
         check_op(op)
-        if self._is_host(array):
-            return self.host_comm.iallreduce(array, op)
-        host = self._stage(array)
-        request = self.host_comm.iallreduce(host, op)
-        return _StagedRequest(request, lambda: self._to_device(host, array))
+        return self.submit(lambda: self.allreduce(array, op))
+
+    def submit(self, work):
+        """Run ``work()`` where the host communicator makes progress (see its ``submit``)."""
+        return self.host_comm.submit(work)
 
     def bcast(self, array, root=0):
         """Overwrite ``array`` with ``root``'s, through a host copy; return it."""
@@ -138,7 +113,7 @@ class PinnedStaging:
     """CuPy's side of ``StagingCommunicator``: copies through page-locked host buffers, kept
     per size and reused (DMA from pinned memory is about twice as fast as from pageable).
 
-    Used by one thread at a time: the reducer's communication thread during backward, the main
+    Used by one thread at a time: the MPI communicator's progress thread during backward, the main
     thread otherwise.
     """
 
@@ -195,16 +170,16 @@ class CudaAwareMpiCommunicator(MpiCommunicator):
         check_op(op)
         if not self._device_buffer(array, "allreduce"):
             return super().allreduce(array, op)
-        self.comm.Allreduce(self.MPI.IN_PLACE, array, op=self._ops[op])
-        return array
+        self._serialise()
+        return self._allreduce(array, op)
 
     def iallreduce(self, array, op="sum"):
-        """In-place MPI_Iallreduce of a NumPy or (device-synchronised) CuPy array."""
+        """Start the all-reduce of a NumPy or CuPy array on the progress thread (which waits
+        for the device first)."""
         check_op(op)
         if not self._device_buffer(array, "iallreduce"):
             return super().iallreduce(array, op)
-        return MpiRequest(self.comm.Iallreduce(self.MPI.IN_PLACE, array, op=self._ops[op]),
-                          array)
+        return self.submit(lambda: self.allreduce(array, op))
 
     def bcast(self, array, root=0):
         """In-place MPI_Bcast of a NumPy or (device-synchronised) CuPy array."""

@@ -107,3 +107,20 @@ def torch_step(model, opt, x, y):
         loss.backward()
         opt.step()
     return step
+
+
+def block_times(steps, comm, blocks, block_steps, warmup):
+    """Seconds per step of each of ``steps`` (label -> function), one figure per block of
+    ``block_steps`` steps on this rank; the variants take turns block by block (after
+    ``warmup`` blocks) and start each block together, so all see the same machine noise."""
+    times = {label: [] for label in steps}
+    for b in range(warmup + blocks):
+        for label, step in steps.items():
+            comm.barrier()
+            start = time.perf_counter()
+            for _ in range(block_steps):
+                step()
+            if b >= warmup:
+                times[label].append((time.perf_counter() - start) / block_steps)
+    return times
+

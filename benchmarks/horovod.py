@@ -15,7 +15,7 @@ import numpy
 import distgrad
 import distgrad.distributed as dist
 import distgrad.horovod as hvd
-from distgrad import models, nn, optim
+from distgrad import models, optim
 from scaling import distgrad_step, step_times
 
 

@@ -10,9 +10,8 @@ of communication hidden under backward, and whether bucket 0 started before back
 import argparse
 import contextlib
 import os
-import time
 
-from common import init_gloo, torch, torch_model, torch_step  # first: one BLAS thread
+from common import block_times, init_gloo, torch, torch_model, torch_step  # first: one BLAS thread
 
 import numpy
 
@@ -118,15 +117,8 @@ def build(name, batch, comm, use_torch, rank_psgd, compression=False):
 
 
 def step_times(steps, comm, blocks, block_steps, warmup):
-    times = {label: [] for label in steps}
-    for b in range(warmup + blocks):
-        for label, step in steps.items():
-            comm.barrier()
-            start = time.perf_counter()
-            for _ in range(block_steps):
-                step()
-            if b >= warmup:
-                times[label].append((time.perf_counter() - start) / block_steps)
+    """(median seconds per step, interquartile ratio) of each variant, slowest rank."""
+    times = block_times(steps, comm, blocks, block_steps, warmup)
     mine = [float(numpy.median(times[label])) for label in steps]
     spread = [float(numpy.percentile(times[label], 75) / numpy.percentile(times[label], 25))
               for label in steps]

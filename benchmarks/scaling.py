@@ -10,9 +10,8 @@ steps so that all see the same machine noise; a figure is the median block, slow
 Then, from the timeline, the fraction of communication hidden under backward per bucket cap.
 """
 import argparse
-import time
 
-from common import start_ranks, torch, torch_model, torch_step  # first: pins BLAS to one thread before NumPy loads
+from common import block_times, start_ranks, torch, torch_model, torch_step  # first: pins BLAS to one thread before NumPy loads
 
 import numpy
 
@@ -73,15 +72,8 @@ def build(name, batch, comm, use_torch):
 
 
 def step_times(steps, comm, blocks, block_steps, warmup):
-    times = {label: [] for label in steps}
-    for b in range(warmup + blocks):
-        for label, step in steps.items():
-            comm.barrier()
-            start = time.perf_counter()
-            for _ in range(block_steps):
-                step()
-            if b >= warmup:
-                times[label].append((time.perf_counter() - start) / block_steps)
+    """Median seconds per step of each variant, slowest rank."""
+    times = block_times(steps, comm, blocks, block_steps, warmup)
     mine = [float(numpy.median(times[label])) for label in steps]
     return dict(zip(steps, (max(v) for v in zip(*comm.allgather_obj(mine)))))
 

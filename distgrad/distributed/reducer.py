@@ -94,7 +94,7 @@ class Reducer:
         self.step = 0
         self.last_step_finite = True
         self.stats = CommStats()
-        self._expect = self._aside = False
+        self._armed = self._grads_stay_put = False
         self._reset_step()
         # A communicator that queues collectives on CUDA streams (NCCL) needs no thread: its
         # buckets are reduced on a stream of their own (see stream_buckets).
@@ -159,16 +159,16 @@ class Reducer:
             # collectives it launched so this step starts from a clean slate.
             self._wait_requests()
             self._reset_step()
-        self._expect = True
+        self._armed = True
         # At world size 1 there is nothing to average: unless a feature reads the buckets (a
         # comm hook, finite checks, zeros for unused parameters), gradients stay where backward
         # put them, which saves copying every gradient into its bucket each step.
-        self._aside = (self.world_size == 1 and self.comm_hook is None and not self.check_finite
-                       and not self.find_unused_parameters)
+        self._grads_stay_put = (self.world_size == 1 and self.comm_hook is None
+                                and not self.check_finite and not self.find_unused_parameters)
 
     def disarm(self):
         """The next backward accumulates locally (``no_sync``)."""
-        self._expect = False
+        self._armed = False
 
     def mark_nonfinite(self):
         """Count this rank's current step as non-finite although its gradients may not be
@@ -188,7 +188,7 @@ class Reducer:
 
     # --- main thread, during backward -----------------------------------------------------
     def _on_grad_ready(self, index, param):
-        if not self._expect:
+        if not self._armed:
             return
         if not self._in_backward:
             self._in_backward = True
@@ -208,7 +208,7 @@ class Reducer:
         self._n_used += 1
         b, view = self._slot[index]
         grad = param._grad
-        if grad.array is not view and not self._aside:
+        if grad.array is not view and not self._grads_stay_put:
             view[...] = grad.array
             if self.gradient_as_bucket_view:
                 grad.array = view  # the same .grad Tensor, now a view of the bucket
@@ -329,7 +329,7 @@ class Reducer:
         for i in unused:
             if counts[i] > 0 or not grad_was_none[i]:
                 self._point_grad(i)
-        if not self.gradient_as_bucket_view and not self._aside:
+        if not self.gradient_as_bucket_view and not self._grads_stay_put:
             for i in range(n):
                 if self._used[i]:
                     self._point_grad(i)
@@ -340,7 +340,7 @@ class Reducer:
         if self._planner is not None and self._planner.due(self.step):
             self._rebuild()
         self._reset_step()
-        self._expect = False
+        self._armed = False
         self.step += 1
         self.last_step_finite = not nonfinite
 

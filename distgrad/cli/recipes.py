@@ -25,7 +25,7 @@ EXIT_CODES = (
                     "names the ranks that did not arrive"),
     (EXIT_NONFINITE, "a non-finite gradient stopped the run (--on-nonfinite stop, or with skip "
                      "the --max-skips-th such step in a row); no non-finite checkpoint is written"),
-    (EXIT_PREEMPTED, "stopped by SIGTERM, SIGINT or SIGUSR1 (at the next --log-every step) "
+    (EXIT_PREEMPTED, "stopped by SIGTERM, SIGINT or SIGUSR1 (after the step in progress) "
                      "after writing a checkpoint: run again with --resume (EX_TEMPFAIL)"),
 )
 

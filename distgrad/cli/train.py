@@ -365,9 +365,9 @@ def _train(args, stops):
                               exposed_seconds=stats.exposed_seconds)
             if args.checkpoint_dir and args.checkpoint_every and step % args.checkpoint_every == 0:
                 save(epoch)
-            # The ranks agree on stopping where they wait for the device anyway (loss
-            # readings, epoch ends): a 4-byte all-reduce every --log-every steps, not every step.
-            signum = stops.agreed(world_size) if reading or world_size == 1 else 0
+            # Every rank stops after the same step, the one in progress when a signal came:
+            # a 4-byte all-reduce per step (about 25 us with 2 ranks here).
+            signum = stops.agreed(world_size)
             if signum:
                 progress.close()
                 return _preempted(args, signum, step, epoch if i < steps_per_epoch else epoch + 1,

@@ -4,11 +4,11 @@
 # Usage:
 #   launch/mpirun.sh [-n N] [--hostfile FILE] [--gpus] [-v] [--dry-run] -- command [args...]
 #
-#   -n, --np N         ranks to start (default: slots in --hostfile, else $SLURM_NTASKS inside
-#                      a Slurm allocation, else this machine's cores)
-#   --hostfile FILE    machines to run on; either syntax is accepted (`host:slots` of MPICH,
-#                      `host slots=N` of Open MPI) and converted to what the found mpiexec
-#                      reads (see launch/hostfile.example)
+#   -n, --np N         ranks to start (default: $SLURM_NTASKS inside a Slurm allocation, else
+#                      this machine's cores; required with --hostfile)
+#   --hostfile FILE    machines to run on, in the syntax of the MPI that runs (MPICH and Intel
+#                      MPI: `host:slots`; Open MPI: `host slots=N`; see launch/hostfile.example),
+#                      handed to its mpiexec as it is
 #   --gpus             bind each rank to one GPU by its local rank (launch/bind_gpu.sh)
 #   -v, --verbose      print the mpiexec command line to stderr before running it
 #   --dry-run          print the mpiexec command line to stdout and exit
@@ -29,8 +29,8 @@
 # Environment: MPICH/Intel MPI (Hydra) forward the whole environment to every rank.  Open MPI
 # forwards only what `-x NAME` lists, so the thread variables, PATH, LD_LIBRARY_PATH,
 # PYTHONPATH, VIRTUAL_ENV, CUDA_VISIBLE_DEVICES and every DISTGRAD_* variable that is set are
-# listed; Open MPI also gets --oversubscribe when N exceeds the slots (cores, or the
-# hostfile's slots) and --allow-run-as-root when run as root.  Inside a Slurm allocation
+# listed; Open MPI also gets --oversubscribe when N exceeds this machine's cores (without a
+# hostfile) and --allow-run-as-root when run as root.  Inside a Slurm allocation
 # without --hostfile the allocation decides placement (prefer srun there: see slurm/README.md).
 set -euo pipefail
 
@@ -109,65 +109,25 @@ case "$version" in
 esac
 
 # ------------------------------------------------------------- hostfile --
-# hosts[i] and slots[i] ("" where the file gives no count); style: mpich | openmpi | bare.
-hosts=()
-slots=()
-style=bare
+# Only counted (for the threads per machine): the file goes to mpiexec as it is.
+machines=1
 if [ -n "$hostfile" ]; then
   [ -r "$hostfile" ] || die "--hostfile $hostfile cannot be read"
-  while IFS= read -r line || [ -n "$line" ]; do
-    line="${line%%#*}"
-    read -r -a words <<<"$line" || true
-    [ "${#words[@]}" -gt 0 ] || continue
-    host="${words[0]}"
-    n=""
-    if [[ "$host" == *:* ]]; then
-      n="${host##*:}"
-      host="${host%:*}"
-      [ "$style" != openmpi ] || die "$hostfile mixes 'host:slots' and 'host slots=N' lines"
-      style=mpich
-    fi
-    for w in "${words[@]:1}"; do
-      case "$w" in
-        slots=*)
-          n="${w#slots=}"
-          [ "$style" != mpich ] || die "$hostfile mixes 'host:slots' and 'host slots=N' lines"
-          style=openmpi
-          ;;
-      esac
-    done
-    if [ -n "$n" ] && ! [[ "$n" =~ ^[1-9][0-9]*$ ]]; then
-      die "$hostfile: '$line' gives $n slots; slots must be a number >= 1"
-    fi
-    hosts+=("$host")
-    slots+=("$n")
-  done <"$hostfile"
-  [ "${#hosts[@]}" -gt 0 ] || die "$hostfile lists no hosts (one per line: 'host', 'host:slots' or 'host slots=N')"
+  [ -n "$nranks" ] || die "--hostfile needs -n: how many ranks to start on its machines"
+  machines="$(sed 's/#.*//' "$hostfile" | grep -c '[^[:space:]]' || true)"
+  [ "$machines" -gt 0 ] || die "$hostfile lists no hosts (one per line, e.g. 'node01:4' for MPICH)"
 fi
 
 # Cores of this machine; nproc itself would answer OMP_NUM_THREADS if that were set.
 cores="$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 1)"
 
-# Slots the hostfile declares (empty when some host gives no count).
-total_slots=""
-if [ "${#hosts[@]}" -gt 0 ]; then
-  total_slots=0
-  for n in "${slots[@]}"; do
-    if [ -z "$n" ]; then total_slots=""; break; fi
-    total_slots=$((total_slots + n))
-  done
-fi
-
 if [ -z "$nranks" ]; then
-  if [ -n "$total_slots" ]; then nranks="$total_slots"
-  elif [ "${#hosts[@]}" -gt 0 ]; then nranks="${#hosts[@]}"
-  elif [[ "${SLURM_NTASKS:-}" =~ ^[1-9][0-9]*$ ]]; then nranks="$SLURM_NTASKS"
+  if [[ "${SLURM_NTASKS:-}" =~ ^[1-9][0-9]*$ ]]; then nranks="$SLURM_NTASKS"
   else nranks="$cores"; fi
 fi
 
 # --------------------------------------------------------------- threads --
 if [ -z "${OMP_NUM_THREADS:-}" ]; then
-  machines=$((${#hosts[@]} > 0 ? ${#hosts[@]} : 1))
   per_machine=$(((nranks + machines - 1) / machines))
   threads=$((cores / per_machine))
   OMP_NUM_THREADS=$((threads > 1 ? threads : 1))
@@ -179,18 +139,8 @@ export MKL_NUM_THREADS="${MKL_NUM_THREADS:-$OMP_NUM_THREADS}"
 # ----------------------------------------------------------- the command --
 cmd=("$mpiexec" -n "$nranks")
 
-if [ "${#hosts[@]}" -gt 0 ]; then
-  if [ "$style" = bare ] || { [ "$style" = mpich ] && [ "$flavour" = hydra ]; } ||
-    { [ "$style" = openmpi ] && [ "$flavour" = openmpi ]; }; then
-    if [ "$flavour" = hydra ]; then cmd+=(-f "$hostfile"); else cmd+=(--hostfile "$hostfile"); fi
-  else
-    # The other MPI's syntax: hand the hosts over on the command line instead.
-    list=""
-    for i in "${!hosts[@]}"; do
-      list+="${list:+,}${hosts[$i]}${slots[$i]:+:${slots[$i]}}"
-    done
-    if [ "$flavour" = hydra ]; then cmd+=(-hosts "$list"); else cmd+=(--host "$list"); fi
-  fi
+if [ -n "$hostfile" ]; then
+  if [ "$flavour" = hydra ]; then cmd+=(-f "$hostfile"); else cmd+=(--hostfile "$hostfile"); fi
 fi
 
 if [ "$flavour" = openmpi ]; then
@@ -198,13 +148,8 @@ if [ "$flavour" = openmpi ]; then
     cmd+=(--allow-run-as-root)
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
   fi
-  if [ "${#hosts[@]}" -gt 0 ]; then
-    available="$total_slots"
-  elif [ -n "${SLURM_JOB_ID:-}" ]; then
-    available=""
-  else
-    available="$cores"
-  fi
+  available=""  # with a hostfile or in a Slurm allocation, their slots decide
+  if [ -z "$hostfile" ] && [ -z "${SLURM_JOB_ID:-}" ]; then available="$cores"; fi
   if [ -n "$available" ] && [ "$nranks" -gt "$available" ]; then cmd+=(--oversubscribe); fi
   forward=(OMP_NUM_THREADS OPENBLAS_NUM_THREADS MKL_NUM_THREADS PATH LD_LIBRARY_PATH PYTHONPATH
     VIRTUAL_ENV CUDA_VISIBLE_DEVICES)

@@ -117,59 +117,37 @@ def test_open_mpi_within_the_cores_is_not_oversubscribed(fake_openmpi):
     assert "--oversubscribe" not in r.stdout.split("\n")
 
 
-@pytest.mark.parametrize("style", ["mpich", "openmpi"])
-def test_hostfile_of_either_syntax_reaches_open_mpi(fake_openmpi, tmp_path, style):
+def test_hostfile_reaches_open_mpi_as_it_is(fake_openmpi, tmp_path):
     hostfile = tmp_path / "hosts"
-    if style == "mpich":
-        hostfile.write_text("# two machines\nnode01:4\nnode02:2  # small one\n\n")
-    else:
-        hostfile.write_text("node01 slots=4\nnode02 slots=2\n")
-    r = _run([MPIRUN, "--hostfile", hostfile, "--", "true"], MPIEXEC=str(fake_openmpi))
+    hostfile.write_text("# two machines\nnode01 slots=4\nnode02 slots=2  # small one\n\n")
+    r = _run([MPIRUN, "-n", 6, "--hostfile", hostfile, "--", "true"], MPIEXEC=str(fake_openmpi))
     assert r.returncode == 0, r.stderr
     args = r.stdout.split("\n")
-    assert args[:2] == ["-n", "6"], "-n defaults to the hostfile's slots"
-    if style == "openmpi":
-        assert args[2:4] == ["--hostfile", str(hostfile)]
-    else:
-        assert args[2:4] == ["--host", "node01:4,node02:2"]
-    assert "--oversubscribe" not in args
+    assert args[:4] == ["-n", "6", "--hostfile", str(hostfile)]
+    assert "--oversubscribe" not in args  # the hostfile's slots decide
 
 
 @needs_venv_mpi
-def test_open_mpi_hostfile_is_converted_for_hydra(tmp_path):
-    hostfile = tmp_path / "hosts"
-    hostfile.write_text("node01 slots=4\nnode02 slots=2 max_slots=8\n")
-    r = _run([MPIRUN, "-n", 3, "--hostfile", hostfile, "--dry-run", "--", "true"])
+def test_hostfile_reaches_hydra_as_it_is_and_divides_threads_by_machines():
+    example = REPO / "launch" / "hostfile.example"
+    r = _run([MPIRUN, "-n", 3, "--hostfile", example, "--dry-run", "--", "true"])
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split()[1:] == [str(VENV_MPIEXEC), "-n", "3", "-hosts",
-                                    "node01:4\\,node02:2", "true"]
-
-
-def test_example_hostfile_is_read(fake_openmpi):
-    r = _run([MPIRUN, "--hostfile", REPO / "launch" / "hostfile.example", "--", "true"],
-             MPIEXEC=str(fake_openmpi))
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.split("\n")[:4] == ["-n", "10", "--host", "node01:4,node02:4,node03:2"]
+    words = r.stdout.split()
+    assert words[1:] == [str(VENV_MPIEXEC), "-n", "3", "-f", str(example), "true"]
+    assert words[0] == f"OMP_NUM_THREADS={_cores()}"  # 3 ranks on 3 machines: one each
 
 
 @pytest.mark.parametrize("args, message", [
     (["-n", "0", "--", "true"], "-n 0 is not a number of ranks"),
     (["-n", "2"], "no command given"),
     (["--bogus", "--", "true"], "unknown option '--bogus'"),
-    (["--hostfile", "/nonexistent/hosts", "--", "true"], "cannot be read"),
+    (["-n", "2", "--hostfile", "/nonexistent/hosts", "--", "true"], "cannot be read"),
+    (["--hostfile", str(REPO / "launch" / "hostfile.example"), "--", "true"], "--hostfile needs -n"),
 ])
 def test_bad_arguments_are_explained(fake_openmpi, args, message):
     r = _run([MPIRUN, *args], MPIEXEC=str(fake_openmpi))
     assert r.returncode == 2
     assert message in r.stderr
-
-
-def test_mixed_hostfile_syntax_is_refused(fake_openmpi, tmp_path):
-    hostfile = tmp_path / "hosts"
-    hostfile.write_text("node01:4\nnode02 slots=2\n")
-    r = _run([MPIRUN, "--hostfile", hostfile, "--", "true"], MPIEXEC=str(fake_openmpi))
-    assert r.returncode == 2
-    assert "mixes" in r.stderr
 
 
 @pytest.mark.parametrize("script", [MPIRUN, BIND_GPU])

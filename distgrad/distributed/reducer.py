@@ -19,7 +19,7 @@ import time
 import numpy
 
 from ..autograd import Tensor, queue_callback
-from ..backend import device_of, to_numpy
+from ..backend import device_of, get_array_module, to_numpy
 from .buckets import FIRST_BUCKET_BYTES, Bucket, compute_bucket_assignment
 from .comm_hooks import GradBucket, hook_result
 from .layout import LayoutPlanner
@@ -151,6 +151,8 @@ class Reducer:
         self._local_nonfinite = 0
         self._times = [None] * len(self.buckets)
         self._wait_start = float("inf")   # when the main thread began to block on communication
+        self._prescaled = [False] * len(self.params)  # copied into the bucket already times 1/N
+        self._prescaled_in = [0] * len(self.buckets)
 
     def prepare_for_backward(self):
         """Arm the hooks: the next backward pass averages gradients."""
@@ -165,6 +167,10 @@ class Reducer:
         # put them, which saves copying every gradient into its bucket each step.
         self._grads_stay_put = (self.world_size == 1 and self.comm_hook is None
                                 and not self.check_finite and not self.find_unused_parameters)
+        # With the default all-reduce on the CPU path, a gradient's copy into its bucket also
+        # applies the 1/N: one pass over it instead of two (a comm hook scales its own way).
+        self._scale_on_copy = (self.world_size > 1 and self.comm_hook is None
+                               and self._stream is None)
 
     def disarm(self):
         """The next backward accumulates locally (``no_sync``)."""
@@ -209,7 +215,12 @@ class Reducer:
         b, view = self._slot[index]
         grad = param._grad
         if grad.array is not view and not self._grads_stay_put:
-            view[...] = grad.array
+            if self._scale_on_copy:
+                get_array_module(view).multiply(grad.array, self._inverse_world_size, out=view)
+                self._prescaled[index] = True
+                self._prescaled_in[b] += 1
+            else:
+                view[...] = grad.array
             if self.gradient_as_bucket_view:
                 grad.array = view  # the same .grad Tensor, now a view of the bucket
         self._pending[b] -= 1
@@ -267,7 +278,9 @@ class Reducer:
             # Scale first: the buffer is still in this core's cache (after the all-reduce it is
             # not, and the same pass took twice as long). A multiply is 2-3x faster than a
             # divide, and exact for power-of-two world sizes (else within an ulp of it).
-            bucket.buffer *= self._inverse_world_size
+            # Gradients copied in by their hook carry the 1/N already; the rest (accumulated
+            # in place, unused ones) and the control values are scaled here.
+            self._scale_the_rest(bucket)
             # Blocking: mpi4py releases the GIL for the whole call, so backward keeps running.
             # (Polling MPI_Test with sleeps measured 20-60% slower steps on a loaded machine:
             # a sleeping rank gives its core away and wakes late.)
@@ -280,6 +293,19 @@ class Reducer:
             self.timeline.complete(f"allreduce bucket {bucket.index}", COMMUNICATION, start, end,
                                    bucket=bucket.index, bytes=bucket.nbytes, step=self.step,
                                    params=len(bucket.params))
+
+    def _scale_the_rest(self, bucket):
+        inverse = self._inverse_world_size
+        done = self._prescaled_in[bucket.index]
+        if done == 0:
+            bucket.buffer *= inverse
+            return
+        if done < len(bucket.params):
+            for i, view in zip(bucket.param_indices, bucket.views):
+                if not self._prescaled[i]:
+                    view *= inverse
+        if bucket.tail.size:
+            bucket.tail *= inverse
 
     def _launch_on_stream(self, bucket):
         hook = None

@@ -4,6 +4,10 @@ import sys
 
 import numpy
 
+# Digits after the point in a tensor's repr: PyTorch's 4 until set_printoptions says otherwise
+# (kept here, not in NumPy's options, so plain NumPy arrays keep printing as they did).
+TENSOR_PRECISION = 4
+
 # PyTorch's profiles in NumPy's words.
 _PROFILES = {
     "default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
@@ -25,6 +29,7 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
         sci_mode: True always prints floats in scientific notation, False never does, None lets
             the printer choose.
     """
+    global TENSOR_PRECISION
     options = {}
     if profile is not None:
         if profile not in _PROFILES:
@@ -38,3 +43,4 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
         digits = options.get("precision", numpy.get_printoptions()["precision"])
         options["formatter"] = {"float_kind": f"{{:.{digits}e}}".format} if sci_mode else None
     numpy.set_printoptions(**options)
+    TENSOR_PRECISION = options.get("precision", TENSOR_PRECISION)

@@ -7,7 +7,7 @@ NumPy and CuPy alike. As in PyTorch, ``.data`` is a detached Tensor sharing the 
 """
 import numpy
 
-from .. import backend
+from .. import backend, printing
 from . import tensor_methods
 from .grad_mode import is_grad_enabled
 from .hooks import RemovableHandle
@@ -148,7 +148,13 @@ class Tensor(TensorMethods):
             extra += ", requires_grad=True"
         # array2string's formatter= replaces the global one: keep set_printoptions' formatters.
         formatter = {**(numpy.get_printoptions()["formatter"] or {}), "bool": lambda b: str(bool(b))}
-        body = numpy.array2string(array, separator=", ", prefix="tensor(", formatter=formatter)
+        # PyTorch's style: 4 digits after the point, as many for every element, none for whole
+        # numbers ("tensor([1.0180, 2.5000])", "tensor([1., 2.])").
+        finite = array[numpy.isfinite(array)] if array.dtype.kind == "f" else array
+        whole = array.dtype.kind != "f" or not numpy.any(finite % 1 != 0)
+        body = numpy.array2string(array, separator=", ", prefix="tensor(", formatter=formatter,
+                                  precision=printing.TENSOR_PRECISION,
+                                  floatmode="maxprec_equal" if whole else "fixed")
         return f"tensor({body}{extra})"
 
     __hash__ = object.__hash__  # identity, so tensors can key dicts (optimiser state) as in PyTorch

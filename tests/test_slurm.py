@@ -203,6 +203,13 @@ def _job_field(env, job, name):
     return found.group(1) if found else "", out
 
 
+def _nodes_idle(env):
+    """True when every node of the cluster is idle (none still completing a job)."""
+    out = subprocess.run(["sinfo", "-h", "-N", "-o", "%T"], env=env, capture_output=True,
+                         text=True, timeout=30).stdout.split()
+    return bool(out) and all(state == "idle" for state in out)
+
+
 def test_time_limited_job_finishes_through_requeues_bitwise(cluster, tmp_path):
     """A CNN job with a 1-minute limit and more training than that (1,200 steps, 70-80 s
     here): SIGUSR1 before the limit makes the ranks checkpoint and exit 75, the job requeues
@@ -240,8 +247,11 @@ def test_time_limited_job_finishes_through_requeues_bitwise(cluster, tmp_path):
         state, _ = _job_field(env, job, "JobState")
         if state in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY"):
             break
-        if state == "PENDING" and _job_field(env, job, "Reason")[0] == "BeginTime":
-            # Slurm holds a requeued job for two minutes; the test need not wait for that.
+        if state == "PENDING" and _job_field(env, job, "Reason")[0] == "BeginTime" \
+                and _nodes_idle(env):
+            # Slurm holds a requeued job for two minutes; the test need not wait for that. But
+            # it waits until the nodes have finished the previous start: a job started on a
+            # node still completing the last one fails at launch (exit 1, no output).
             subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], env=env,
                            capture_output=True, timeout=30)
         time.sleep(2)

@@ -37,7 +37,7 @@ __version__ = "0.1.0"
 
 # Scripts written for torchrun read RANK, LOCAL_RANK, WORLD_SIZE and LOCAL_WORLD_SIZE; under
 # mpiexec or srun they are set here from the launcher's own variables (no MPI is started).
-from .distributed.launcher import export_torchrun_environment as _export_torchrun_environment  # noqa: E402
+from .launcher import export_torchrun_environment as _export_torchrun_environment  # noqa: E402
 _export_torchrun_environment()
 
 __all__ = ["Function", "Generator", "Tensor", "backend", "cat", "cuda", "data", "load", "nn",

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from distgrad.distributed import abort, launcher
+from distgrad import launcher
+from distgrad.distributed import abort
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = os.path.join(REPO, "tests", "mpi", "scripts")

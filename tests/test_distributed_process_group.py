@@ -10,7 +10,8 @@ import numpy
 import pytest
 
 import distgrad.distributed as dist
-from distgrad.distributed import abort, launcher, watchdog
+from distgrad import launcher
+from distgrad.distributed import abort, watchdog
 from distgrad.distributed.communicators import SingleCommunicator
 
 LAUNCHER_VARIABLES = [v for v, _ in launcher._LAUNCHER_VARIABLES] + [

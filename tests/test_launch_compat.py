@@ -7,7 +7,8 @@ import sys
 import numpy
 import pytest
 
-from distgrad.distributed import launcher, run as launch
+from distgrad import launcher
+from distgrad.distributed import run as launch
 
 SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "launch_scripts")
 DISTGRAD = os.path.join(os.path.dirname(sys.executable), "distgrad")

@@ -11,7 +11,7 @@ from .communicators import (CommunicatorBase, MpiCommunicator, NaiveReducer,
 from .communicators.mpi import library_version as mpi_library_version
 from .communicators.mpi import thread_level as mpi_thread_level
 from .ddp import DDP, DistributedDataParallel
-from .launcher import detect_launcher
+from ..launcher import detect_launcher
 from .collectives import (ReduceOp, Work, all_gather, all_gather_into_tensor, all_gather_object,
                           all_reduce, barrier, broadcast, broadcast_object, broadcast_object_list,
                           gather, gather_object, reduce, reduce_scatter, scatter)

@@ -10,7 +10,7 @@ import warnings
 from .. import backend as _array_backend
 from .abort import install_abort_hooks, uninstall_abort_hooks
 from .communicators import MpiCommunicator, NcclCommunicator, SingleCommunicator, mpi_for_gpu
-from .launcher import detect_launcher
+from ..launcher import detect_launcher
 from .watchdog import Watchdog, resolve_timeout
 
 BACKENDS = ("auto", "mpi", "single")   # plus "nccl" where CuPy's NCCL loads

@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 from ..atomic import write_atomic
-from ..distributed.launcher import rank_layout
+from ..launcher import rank_layout
 from ..distributed.run import mpiexec_command, rank_environment
 
 

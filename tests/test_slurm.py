@@ -235,6 +235,12 @@ def test_time_limited_job_finishes_through_requeues_bitwise(cluster, tmp_path):
                DISTGRAD_ARGS=f"--train-samples 76800 --test-samples 64 --log-every 50 "
                              f"--save-model {run_dir}/model.npz",
                DISTGRAD_VENV=sys.prefix, DISTGRAD_RUN_DIR=str(run_dir))
+    # Jobs that just ended (the templates' runs) may leave the nodes completing: a job
+    # launched there fails at launch, so wait until they are idle.
+    settle, idle_polls = time.monotonic() + 60, 0
+    while idle_polls < 3 and time.monotonic() < settle:
+        idle_polls = idle_polls + 1 if _nodes_idle(env) else 0
+        time.sleep(2)
     submit = subprocess.run(["sbatch", "--parsable", "--nodes=2", "--ntasks-per-node=1",
                              "--cpus-per-task=1", "--time=1", "--signal=B:USR1@45",
                              f"--output={log}", str(SLURM / "mnist.sbatch")],
@@ -242,18 +248,20 @@ def test_time_limited_job_finishes_through_requeues_bitwise(cluster, tmp_path):
     assert submit.returncode == 0, submit.stderr
     job = submit.stdout.strip().split(";")[0]
     deadline = time.monotonic() + REQUEUE_TIMEOUT
-    state = ""
+    state, idle_polls = "", 0
     while time.monotonic() < deadline:
         state, _ = _job_field(env, job, "JobState")
         if state in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY"):
             break
-        if state == "PENDING" and _job_field(env, job, "Reason")[0] == "BeginTime" \
-                and _nodes_idle(env):
+        held = state == "PENDING" and _job_field(env, job, "Reason")[0] == "BeginTime"
+        idle_polls = idle_polls + 1 if held and _nodes_idle(env) else 0
+        if idle_polls >= 3:
             # Slurm holds a requeued job for two minutes; the test need not wait for that. But
-            # it waits until the nodes have finished the previous start: a job started on a
-            # node still completing the last one fails at launch (exit 1, no output).
+            # it waits until the nodes have been idle for a few seconds: a job started on a node
+            # still finishing the last start fails at launch (exit 1, no output).
             subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], env=env,
                            capture_output=True, timeout=30)
+            idle_polls = 0
         time.sleep(2)
     text = log.read_text() if log.exists() else "(no log)"
     restarts, details = _job_field(env, job, "Restarts")

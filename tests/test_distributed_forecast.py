@@ -73,6 +73,20 @@ def test_profile_from_a_trace(tmp_path):
         profile_from_trace(_trace(), skip_steps=6)
 
 
+def test_a_step_takes_its_slowest_ranks_compute():
+    trace = _trace()
+    # Rank 1 computes 1 ms longer (and waits that much less) in steps 2 and 4, rank 0 0.5 ms
+    # longer in step 3.
+    waits = {(1, 2): 0.0, (1, 4): 0.0, (0, 3): 500.0}
+    for e in trace["traceEvents"]:
+        if e["name"] == "wait for gradients":
+            e["dur"] = waits.get((e["pid"], e["args"]["step"]), e["dur"])
+    profile = profile_from_trace(trace, skip_steps=2)
+    # Per step the longer of the two: 10, 9.5, 10 ms -> 10 (the six ranks' median: 9.25).
+    assert profile.compute_seconds == pytest.approx(0.010)
+    assert (profile.steps, profile.world_size) == (3, 2)
+
+
 def test_scaling_command(tmp_path, capsys):
     path = tmp_path / "trace.json"
     path.write_text(json.dumps(_trace()))

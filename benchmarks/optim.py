@@ -3,6 +3,8 @@
 
 Run: ``python benchmarks/optim.py [--repeat N]``. PyTorch's CPU default is its per-parameter
 loop; its ``foreach=True`` variant is shown too. The ratio is distgrad / torch default.
+"bucket" is distgrad's step with the gradients as views of one buffer, as DDP leaves them:
+the optimiser then reads that buffer instead of copying the gradients together first.
 """
 import argparse
 
@@ -29,11 +31,18 @@ def median_us(fns, repeat):
     return [1e6 * t for t in interleaved_medians(fns, repeat, warmup=20)]
 
 
-def ours(name, options, values, grads):
-    """A closure taking one distgrad step (gradients stay set, as after backward)."""
+def ours(name, options, values, grads, bucket=False):
+    """A closure taking one distgrad step (gradients stay set, as after backward); with
+    ``bucket`` the gradients lie back to back in one buffer, as in a DDP bucket."""
     params = [distgrad.tensor(v.copy(), requires_grad=True) for v in values]
+    flat = numpy.concatenate([g.reshape(-1) for g in grads])
+    offset = 0
     for p, g in zip(params, grads):
-        p.grad = g.copy()
+        if bucket:
+            p.grad = distgrad.Tensor(flat[offset:offset + g.size].reshape(g.shape))
+            offset += g.size
+        else:
+            p.grad = g.copy()
     return getattr(optim, name)(params, **options).step
 
 
@@ -55,17 +64,19 @@ def main():
     print(f"numpy {numpy.__version__}, torch {torch.__version__ if torch else 'not installed'}; "
           f"one thread; {sum(v.size for v in values)} parameters in {len(values)} tensors; "
           f"median of {args.repeat} steps, us")
-    print(f"  {'optimizer':<64}{'distgrad':>10}{'torch':>10}{'foreach':>10}{'ratio':>8}")
+    print(f"  {'optimizer':<64}{'distgrad':>10}{'bucket':>10}{'torch':>10}{'foreach':>10}"
+          f"{'ratio':>8}")
     for name, options in CASES:
         label = name + "(" + ", ".join(f"{k}={v}" for k, v in options.items()) + ")"
+        fns = [ours(name, options, values, grads), ours(name, options, values, grads, True)]
         if torch is None:
-            t_ours, = median_us([ours(name, options, values, grads)], args.repeat)
-            print(f"  {label:<64}{t_ours:>10.1f}")
+            t_ours, t_bucket = median_us(fns, args.repeat)
+            print(f"  {label:<64}{t_ours:>10.1f}{t_bucket:>10.1f}")
             continue
-        t_ours, t_torch, t_foreach = median_us(
-            [ours(name, options, values, grads), theirs(name, options, values, grads, None),
-             theirs(name, options, values, grads, True)], args.repeat)
-        print(f"  {label:<64}{t_ours:>10.1f}{t_torch:>10.1f}{t_foreach:>10.1f}"
+        t_ours, t_bucket, t_torch, t_foreach = median_us(
+            fns + [theirs(name, options, values, grads, None),
+                   theirs(name, options, values, grads, True)], args.repeat)
+        print(f"  {label:<64}{t_ours:>10.1f}{t_bucket:>10.1f}{t_torch:>10.1f}{t_foreach:>10.1f}"
               f"{t_ours / t_torch:>8.2f}")
 
 

@@ -4,7 +4,15 @@ passes over one array instead of a handful per parameter.
 
 Users still see PyTorch's per-parameter state: ``state[p]["exp_avg"]`` is a view of ``p``'s slice
 of the flat array, so both always agree and nothing is copied.
+
+Gradients are read where they lie when they lie back to back in one buffer, as they do in a
+DDP bucket (``gradient_as_bucket_view``): each bucket's parameters form a layout of their own,
+ordered as in the bucket, and the update reads the bucket itself instead of a copy of it.
+Updates therefore never write into the gradient array they are given.
 """
+import collections
+import operator
+
 import numpy
 
 from .. import backend
@@ -51,9 +59,11 @@ class FlatLayout:
         state: the optimiser's ``state`` dict; existing arrays are copied in, missing ones start
             at zero, and every ``state[p][kind]`` becomes a view of the flat array.
         kinds: names of the per-parameter array states.
+        shared_grads: the gradients are views of one buffer, in ``params``' order (a DDP
+            bucket): read them there while they stay put.
     """
 
-    def __init__(self, params, state, kinds):
+    def __init__(self, params, state, kinds, shared_grads=False):
         self.params = params
         self.datas = [p.array for p in params]
         self.xp = backend.get_array_module(params[0])
@@ -80,6 +90,8 @@ class FlatLayout:
             self.buffers[kind], self.views[kind] = flat, views
         self._scratch = []
         self.param_flat = _flat_view(self.datas)
+        self.shared_grads = shared_grads
+        self._grads, self._grad_flat = None, None   # the arrays last seen, and their flat view
 
     def _zeros(self, dtype):
         if self.xp is numpy:
@@ -126,16 +138,25 @@ class FlatLayout:
                 runs.append((key, slice(lo, hi)))
         return runs
 
-    def gather_grads(self, out):
-        """Copy every parameter's gradient into the flat array ``out`` and return it."""
-        grads = []
-        for p, shape in zip(self.params, self.shapes):
-            g = p.grad.array
-            if g.shape != shape:
-                raise RuntimeError(f"parameter of shape {shape} has a gradient of shape {g.shape}; "
-                                   "a gradient must have its parameter's shape")
-            grads.append(g.reshape(-1))
-        return self.xp.concatenate(grads, out=out)
+    def gradients(self, out):
+        """Every parameter's gradient as one flat array, to be read only: the buffer they
+        already share when they lie back to back in this layout's order (a DDP bucket), else
+        a copy in ``out``."""
+        grads = [p.grad.array for p in self.params]
+        if self.shared_grads and self._grads is not None and \
+                all(map(operator.is_, grads, self._grads)):
+            if self._grad_flat is not None:
+                return self._grad_flat
+        else:
+            for g, shape in zip(grads, self.shapes):
+                if g.shape != shape:
+                    raise RuntimeError(f"parameter of shape {shape} has a gradient of shape "
+                                       f"{g.shape}; a gradient must have its parameter's shape")
+            if self.shared_grads:
+                self._grads, self._grad_flat = grads, _flat_view(grads)
+                if self._grad_flat is not None:
+                    return self._grad_flat
+        return self.xp.concatenate([g.reshape(-1) for g in grads], out=out)
 
     def param_values(self, out):
         """The parameters as one flat array: their own buffer when they lie back to back,
@@ -162,22 +183,47 @@ class FlatLayout:
             self.xp.add(a, update[lo:hi].reshape(a.shape), out=a)
 
 
+def _root(array):
+    while isinstance(array.base, type(array)):
+        array = array.base
+    return array
+
+
+def gradient_buffers(params):
+    """For each parameter, the id of the buffer its gradient shares with another parameter's
+    gradient (a DDP bucket), or None when it shares none; None when no gradient is a view."""
+    grads = [p.grad.array for p in params]
+    if all(g.base is None for g in grads):   # backward's own arrays: the common case, cheaply
+        return None
+    roots = [id(_root(g)) for g in grads]
+    shared = {r for r, n in collections.Counter(roots).items() if n > 1}
+    return tuple(r if r in shared else None for r in roots)
+
+
 class FlatGroup:
-    """The flat layouts of one param group: one ``FlatLayout`` per (device, dtype) among the
-    parameters that have a gradient this step."""
+    """The flat layouts of one param group, among the parameters that have a gradient this
+    step: one ``FlatLayout`` per (device, dtype, shared gradient buffer), the parameters of a
+    shared buffer ordered as they lie in it."""
 
     def __init__(self, params, state, kinds):
         self.params, self.kinds = params, kinds
+        self.buffers = gradient_buffers(params)
         by_kind = {}
-        for p in params:
-            by_kind.setdefault((p.device, p.array.dtype), []).append(p)
-        self.parts = [FlatLayout(ps, state, kinds) for ps in by_kind.values()]
+        for p, buffer in zip(params, self.buffers or [None] * len(params)):
+            by_kind.setdefault((p.device, p.array.dtype, buffer), []).append(p)
+        self.parts = []
+        for (_, _, buffer), ps in by_kind.items():
+            if buffer is not None:
+                ps = sorted(ps, key=lambda p: _address(p.grad.array))
+            self.parts.append(FlatLayout(ps, state, kinds, shared_grads=buffer is not None))
 
     def matches(self, params, state, kinds):
-        """True when this layout still serves ``params`` with state ``kinds``."""
+        """True when this layout still serves ``params`` with state ``kinds`` and gradients
+        in the same buffers."""
         if kinds != self.kinds or len(params) != len(self.params):
             return False
         for p, q in zip(params, self.params):
             if p is not q:
                 return False
-        return all(part.intact(state) for part in self.parts)
+        return gradient_buffers(params) == self.buffers and \
+            all(part.intact(state) for part in self.parts)

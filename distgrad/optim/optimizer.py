@@ -134,18 +134,19 @@ class Optimizer:
         return loss
 
     def _gradient(self, group, flat, decoupled=False):
-        """The group's gradients as one flat array (scratch 0), negated with ``maximize``, with
+        """The group's gradients as one flat array, negated with ``maximize``, with
         ``weight_decay * p`` added, or with the parameters shrunk by ``1 - lr * weight_decay``
-        instead when ``decoupled``. Uses scratch 1 as a temporary."""
-        xp, tmp = flat.xp, flat.scratch(1)
-        g = flat.gather_grads(flat.scratch(0))
+        instead when ``decoupled``. Read-only: it may be the gradients' own buffer (a DDP
+        bucket); what changes them is written to scratch 0. Uses scratch 1 as a temporary."""
+        xp, tmp, own = flat.xp, flat.scratch(1), flat.scratch(0)
+        g = flat.gradients(own)
         if group["maximize"]:
-            xp.negative(g, out=g)
+            g = xp.negative(g, out=own)
         weight_decay = float(group["weight_decay"])
         if weight_decay != 0 and decoupled:
             flat.scale_params(1 - float(group["lr"]) * weight_decay)
         elif weight_decay != 0:
-            xp.add(g, xp.multiply(flat.param_values(tmp), weight_decay, out=tmp), out=g)
+            g = xp.add(g, xp.multiply(flat.param_values(tmp), weight_decay, out=tmp), out=own)
         return g
 
     def _next_steps(self, flat):

@@ -60,7 +60,7 @@ class SGD(Optimizer):
                     else:
                         self._accumulate(xp, b, gi, momentum, dampening, t)
             if group["nesterov"]:
-                xp.add(g, xp.multiply(buf, momentum, out=tmp), out=g)
+                g = xp.add(g, xp.multiply(buf, momentum, out=tmp), out=tmp)
             else:
                 g = buf
         flat.add_to_params(xp.multiply(g, -lr, out=tmp))

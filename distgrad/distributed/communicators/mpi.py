@@ -15,6 +15,9 @@ Across a network the wire does the work and a busy-polling thread takes the core
 needs: on a 1 Gbit/s link a blocking 900 kB all-reduce under 36 ms of compute slowed the
 compute by 9-19 ms, while MPI_Iallreduce with MPI_Test every 100 us slowed it by 5-6 ms and
 finished the transfer 2.5x sooner ("polling", the default when some rank is on another node).
+Once the caller blocks waiting for the work, its core is free and the thread tests without
+sleeping: each test advances MPICH's schedule by a step, and a 4 kB all-reduce took 0.58 ms
+with sleeps in between against 0.09 ms (0.03 of it MPI) spinning.
 """
 import os
 import sys
@@ -173,8 +176,11 @@ class MpiCommunicator(CommunicatorBase):
         if self.progress == "polling" and self._on_progress_thread():
             request = self.comm.Iallreduce(self.MPI.IN_PLACE, array, op=self._ops[op])
             # mpi4py releases the GIL in MPI_Test and time.sleep: the core goes to the caller.
+            # Once the caller waits for this work there is nothing left to give it: spin.
+            thread = self._thread
             while not request.Test():
-                time.sleep(POLL_SECONDS)
+                if not thread.caller_waiting:
+                    time.sleep(POLL_SECONDS)
         else:
             self.comm.Allreduce(self.MPI.IN_PLACE, array, op=self._ops[op])
         return array

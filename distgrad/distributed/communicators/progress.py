@@ -44,6 +44,9 @@ class ProgressThread:
         self._failed = None
         self._failed_at = None      # the number of the job that failed
         self._done = threading.Condition()
+        # Threads blocked in wait_for: while one is, no computation needs this core, so a job
+        # may wait for MPI by spinning instead of sleeping (``caller_waiting``).
+        self._waiters = 0
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         self.ident = self._thread.ident
@@ -62,10 +65,19 @@ class ProgressThread:
         """Block until the first ``n`` jobs have finished; raise if one of them failed."""
         if self.finished < n:
             with self._done:
-                self._done.wait_for(lambda: self.finished >= n)
+                self._waiters += 1
+                try:
+                    self._done.wait_for(lambda: self.finished >= n)
+                finally:
+                    self._waiters -= 1
         if self._failed is not None and n >= self._failed_at:
             raise RuntimeError(f"the communication thread failed: {self._failed!r}") \
                 from self._failed
+
+    @property
+    def caller_waiting(self):
+        """True while some thread is blocked waiting for this thread's jobs."""
+        return self._waiters > 0
 
     def drain(self):
         """Block until every submitted job has finished."""

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 
-from ..distributed.run import LaunchError, cores, mpiexec_command, rank_environment
+from ..distributed.run import LaunchError, cores, launch_command
 
 EPILOG = """examples:
   distgrad run --nproc-per-node 2 train.py --epochs 3
@@ -69,15 +69,15 @@ def add_run_parser(sub, formatter):
 
 
 def command(args):
-    """The argv ``distgrad run`` executes."""
+    """The argv ``distgrad run`` executes and the environment it runs with."""
     if args.no_python:
         program = [args.script]
     elif args.module:
         program = [sys.executable, "-m", args.script]
     else:
         program = [sys.executable, args.script]
-    return mpiexec_command(program + list(args.script_args), args.nproc_per_node,
-                           nnodes=args.nnodes, hostfile=args.hostfile)
+    return launch_command(program + list(args.script_args), args.nproc_per_node,
+                          nnodes=args.nnodes, hostfile=args.hostfile)
 
 
 def run(args):
@@ -86,7 +86,7 @@ def run(args):
         print(f"distgrad run: error: no such script: {args.script}", file=sys.stderr)
         return 2
     try:
-        cmd = command(args)
+        cmd, env = command(args)
     except LaunchError as exc:
         print(f"distgrad run: error: {exc}", file=sys.stderr)
         return 2
@@ -94,6 +94,6 @@ def run(args):
         print(" ".join(cmd))
         return 0
     try:
-        return subprocess.call(cmd, env=rank_environment(args.nproc_per_node))
+        return subprocess.call(cmd, env=env)
     except KeyboardInterrupt:
         return 130

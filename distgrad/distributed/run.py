@@ -16,6 +16,7 @@ makes the MPIs behave alike:
 """
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -204,3 +205,16 @@ def launch_command(program, nproc_per_node, nnodes=1, hostfile=None, environ=Non
     env = rank_environment(ranks_per_machine(nproc_per_node, nnodes, hostfile), environ, flavour)
     return mpiexec_command(program, nproc_per_node, nnodes, hostfile, mpiexec, flavour, env), env
 
+
+def exec_command(cmd, env):
+    """Replace this process with ``cmd`` (same process id) instead of waiting for it: a signal
+    sent to the launcher (Ctrl-C, Slurm's SIGUSR1 before the time limit, SIGTERM) then reaches
+    mpiexec, which passes it on to every rank, where a Python parent in between would die of
+    it and leave the ranks running. Python ignores SIGPIPE and SIGXFSZ; the default comes back
+    first, so that mpiexec and the ranks do not inherit that."""
+    for name in ("SIGPIPE", "SIGXFSZ"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(cmd[0], cmd, env)

@@ -1,6 +1,6 @@
 """launch/mpirun.sh and launch/bind_gpu.sh: real MPI runs with the environment's mpiexec,
-the command lines they build for Open MPI (through a stand-in mpirun), and GPU binding; and
-the same rules where they live, in distgrad.distributed.run."""
+the command lines built for Open MPI (through a stand-in mpirun), which Python the wrapper
+hands over to, and GPU binding; and the rules where they live, in distgrad.distributed.run."""
 import os
 import shutil
 import subprocess
@@ -138,6 +138,58 @@ def test_hostfile_reaches_hydra_as_it_is_and_divides_threads_by_machines():
     words = r.stdout.split()
     assert words[1:] == [str(VENV_MPIEXEC), "-n", "3", "-f", str(example), "true"]
     assert words[0] == f"OMP_NUM_THREADS={_cores()}"  # 3 ranks on 3 machines: one each
+
+
+def _shim(path, log):
+    """An executable at ``path`` that notes its name on stderr and runs this Python."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'#!/bin/sh\necho "{log} $0" >&2\nexec "{sys.executable}" "$@"\n')
+    path.chmod(0o755)
+
+
+@pytest.mark.parametrize("where", ["VIRTUAL_ENV", "project .venv", "python3"])
+def test_python_is_the_environments_and_its_bin_goes_first_on_path(tmp_path, where):
+    mpirun = tmp_path / "mpirun"  # prints the PATH the ranks would start with
+    mpirun.write_text('#!/bin/sh\n'
+                      'if [ "$1" = --version ]; then echo "mpirun (Open MPI) 4.1.4"; exit 0; fi\n'
+                      'echo "PATH=$PATH"\n')
+    mpirun.chmod(0o755)
+    script, extra = MPIRUN, {}
+    if where == "VIRTUAL_ENV":
+        _shim(tmp_path / "venv" / "bin" / "python", "chose")
+        extra["VIRTUAL_ENV"] = str(tmp_path / "venv")
+        first = tmp_path / "venv" / "bin"
+    elif where == "project .venv":
+        first = REPO / ".venv" / "bin"
+        if not (first / "python").exists():
+            pytest.skip("this checkout has no .venv")
+    else:  # a copy of the script with no .venv beside it: python3 from PATH, PATH unchanged
+        shutil.copytree(REPO / "launch", tmp_path / "copy" / "launch")
+        script = tmp_path / "copy" / "launch" / "mpirun.sh"
+        _shim(tmp_path / "bin" / "python3", "chose")
+        first = tmp_path / "bin"
+        extra["PATH"] = f"{first}:{os.environ['PATH']}"
+    env = _env(MPIEXEC=str(mpirun), **extra)
+    if where != "VIRTUAL_ENV":
+        env.pop("VIRTUAL_ENV", None)
+    r = subprocess.run([str(script), "-n", "1", "--", "true"], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"PATH={first}:"), r.stdout
+    if where != "project .venv":
+        assert f"chose {first}/python" in r.stderr
+    if where == "python3":
+        assert r.stdout.strip() == f"PATH={extra['PATH']}"  # nothing put in front
+
+
+def test_verbose_shows_the_command_then_runs_it(fake_openmpi):
+    r = _run([MPIRUN, "-n", 1, "-v", "--", "python", "train.py"], MPIEXEC=str(fake_openmpi),
+             OMP_NUM_THREADS="3")
+    assert r.returncode == 0, r.stderr
+    shown = r.stderr.split()
+    assert shown[:4] == ["+", "OMP_NUM_THREADS=3", str(fake_openmpi), "-n"]
+    assert shown[-2:] == ["python", "train.py"]
+    assert r.stdout.split("\n")[:2] == ["-n", "1"]  # and it ran
 
 
 @pytest.mark.parametrize("args, message", [

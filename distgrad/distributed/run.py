@@ -1,6 +1,6 @@
 """Starting N ranks: the one place that builds the ``mpiexec`` command line and its environment,
-for MPICH and Intel MPI (Hydra) and Open MPI. ``distgrad run`` and
-``distgrad.multiprocessing.spawn`` start their ranks here.
+for MPICH and Intel MPI (Hydra) and Open MPI. ``distgrad run``, ``launch/mpirun.sh`` (a
+wrapper over ``distgrad run``) and ``distgrad.multiprocessing.spawn`` start their ranks here.
 
 The launcher stays a convention: this is the ``mpiexec`` command a user would type, plus what
 makes the MPIs behave alike:

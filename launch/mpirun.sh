@@ -18,11 +18,10 @@
 #   launch/mpirun.sh -n 2 -- python -m distgrad train --model cnn --dataset mnist
 #   launch/mpirun.sh -n 8 --hostfile hosts --gpus -- distgrad train --model cnn --device cuda
 #
-# It runs `python -m distgrad run --np N --no-python [launch/bind_gpu.sh] command...`; how the
-# mpiexec command is built (threads per rank, what Open MPI is told) is in
-# distgrad/distributed/run.py.  The Python: $VIRTUAL_ENV/bin/python, else this project's
-# .venv/bin/python (its bin/ then goes first on PATH, so `python` in the command is the one
-# mpi4py was installed for), else python3.
+# It runs `python -m distgrad run --np N --no-python [launch/bind_gpu.sh] command...`: threads
+# per rank, Open MPI's options and which mpiexec are decided in distgrad/distributed/run.py.
+# The Python: $VIRTUAL_ENV/bin/python, else this project's .venv/bin/python (its bin/ goes first
+# on PATH, so `python` in the command is the one mpi4py was installed for), else python3.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -51,7 +50,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ $# -gt 0 ] || die "no command given; usage: launch/mpirun.sh [-n N] [--hostfile FILE] [--gpus] -- command [args...]"
-[ -z "$hostfile" ] || [ -n "$nranks" ] || die "--hostfile needs -n: how many ranks to start on its machines"
+[ -z "$hostfile" ] || [ -n "$nranks" ] ||
+  die "--hostfile needs -n: how many ranks to start on its machines"
 
 python=python3
 for bin in ${VIRTUAL_ENV:+"$VIRTUAL_ENV/bin"} "$HERE/../.venv/bin"; do

@@ -21,7 +21,7 @@ VENV_MPIEXEC = Path(sys.prefix) / "bin" / "mpiexec"
 _SCRUBBED = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_THREAD_LIMIT",
              "MPIEXEC", "VIRTUAL_ENV", "CUDA_VISIBLE_DEVICES", "DISTGRAD_GPUS_PER_NODE",
              "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "SLURM_JOB_ID",
-             "SLURM_NTASKS")
+             "SLURM_NTASKS", "PBS_JOBID")
 
 
 def _env(**extra):
@@ -259,8 +259,8 @@ def test_open_mpi_is_allowed_to_run_as_root(monkeypatch, root):
     monkeypatch.setattr(launch, "running_as_root", lambda: root)
     assert ("--allow-run-as-root" in _options(1)) == root
     env = launch.rank_environment(1, environ={}, flavour="openmpi")
-    expected = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"} if root else {}
-    assert {k: v for k, v in env.items() if k.startswith("OMPI_")} == expected
+    allowed = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    assert {k: v for k, v in env.items() if k.startswith("OMPI_")} == (allowed if root else {})
     # Hydra has nothing to allow.
     assert "--allow-run-as-root" not in _options(1, flavour="hydra")
     assert "OMPI_ALLOW_RUN_AS_ROOT" not in launch.rank_environment(1, environ={}, flavour="hydra")

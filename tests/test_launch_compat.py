@@ -118,7 +118,8 @@ def test_run_verbose_shows_the_command_then_runs_it():
                  'echo rank ${PMI_RANK:-$OMPI_COMM_WORLD_RANK}'])
     assert done.returncode == 0, done.stderr
     shown = done.stderr.split()
-    assert shown[:2] == ["+", "OMP_NUM_THREADS=1"] and os.path.samefile(shown[2], launch.find_mpiexec())
+    assert shown[:2] == ["+", "OMP_NUM_THREADS=1"]
+    assert os.path.samefile(shown[2], launch.find_mpiexec())
     assert shown[3:6] == ["-n", "2", "sh"]
     assert sorted(done.stdout.split("\n")[:2]) == ["rank 0", "rank 1"]
 

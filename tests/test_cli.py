@@ -45,6 +45,23 @@ def test_parser_rejects_bad_values():
     assert args.model == "mlp" and args.accumulate == 2 and args.progress
 
 
+def test_run_parser_keeps_torchruns_options_and_counts_np(monkeypatch):
+    from distgrad.cli.run import _layout
+    from distgrad.distributed.run import LaunchError
+    parser = build_parser()
+    args = parser.parse_args(["run", "--nproc_per_node", "2", "--nnodes", "1:3", "--master-port",
+                              "29500", "train.py", "--lr", "0.1"])
+    assert _layout(args) == (2, 3) and args.script_args == ["--lr", "0.1"]
+    assert _layout(parser.parse_args(["run", "train.py"])) == (1, 1)
+    monkeypatch.setenv("SLURM_NTASKS", "6")
+    args = parser.parse_args(["run", "--np", "auto", "--no-python", "hostname", "-s"])
+    assert _layout(args) == (6, 1) and args.no_python and args.script_args == ["-s"]
+    with pytest.raises(LaunchError, match="--np counts all the ranks"):
+        _layout(parser.parse_args(["run", "--np", "4", "--nproc-per-node", "2", "train.py"]))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["run", "--np", "0", "train.py"])
+
+
 def test_one_rank_end_to_end_with_metrics_and_plot(tmp_path):
     metrics = tmp_path / "m.jsonl"
     out = train(["--model", "mlp", "--epochs", "2", "--metrics", str(metrics), "--log-every", "4",

@@ -1,5 +1,6 @@
 """launch/mpirun.sh and launch/bind_gpu.sh: real MPI runs with the environment's mpiexec,
-the command lines they build for Open MPI (through a stand-in mpirun), and GPU binding."""
+the command lines built for Open MPI (through a stand-in mpirun), which Python the wrapper
+hands over to, and GPU binding; and the rules where they live, in distgrad.distributed.run."""
 import os
 import shutil
 import subprocess
@@ -7,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from distgrad.distributed import run as launch
 
 REPO = Path(__file__).resolve().parent.parent
 MPIRUN = REPO / "launch" / "mpirun.sh"
@@ -18,7 +21,7 @@ VENV_MPIEXEC = Path(sys.prefix) / "bin" / "mpiexec"
 _SCRUBBED = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_THREAD_LIMIT",
              "MPIEXEC", "VIRTUAL_ENV", "CUDA_VISIBLE_DEVICES", "DISTGRAD_GPUS_PER_NODE",
              "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "SLURM_JOB_ID",
-             "SLURM_NTASKS")
+             "SLURM_NTASKS", "PBS_JOBID")
 
 
 def _env(**extra):
@@ -137,6 +140,58 @@ def test_hostfile_reaches_hydra_as_it_is_and_divides_threads_by_machines():
     assert words[0] == f"OMP_NUM_THREADS={_cores()}"  # 3 ranks on 3 machines: one each
 
 
+def _shim(path, log):
+    """An executable at ``path`` that notes its name on stderr and runs this Python."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'#!/bin/sh\necho "{log} $0" >&2\nexec "{sys.executable}" "$@"\n')
+    path.chmod(0o755)
+
+
+@pytest.mark.parametrize("where", ["VIRTUAL_ENV", "project .venv", "python3"])
+def test_python_is_the_environments_and_its_bin_goes_first_on_path(tmp_path, where):
+    mpirun = tmp_path / "mpirun"  # prints the PATH the ranks would start with
+    mpirun.write_text('#!/bin/sh\n'
+                      'if [ "$1" = --version ]; then echo "mpirun (Open MPI) 4.1.4"; exit 0; fi\n'
+                      'echo "PATH=$PATH"\n')
+    mpirun.chmod(0o755)
+    script, extra = MPIRUN, {}
+    if where == "VIRTUAL_ENV":
+        _shim(tmp_path / "venv" / "bin" / "python", "chose")
+        extra["VIRTUAL_ENV"] = str(tmp_path / "venv")
+        first = tmp_path / "venv" / "bin"
+    elif where == "project .venv":
+        first = REPO / ".venv" / "bin"
+        if not (first / "python").exists():
+            pytest.skip("this checkout has no .venv")
+    else:  # a copy of the script with no .venv beside it: python3 from PATH, PATH unchanged
+        shutil.copytree(REPO / "launch", tmp_path / "copy" / "launch")
+        script = tmp_path / "copy" / "launch" / "mpirun.sh"
+        _shim(tmp_path / "bin" / "python3", "chose")
+        first = tmp_path / "bin"
+        extra["PATH"] = f"{first}:{os.environ['PATH']}"
+    env = _env(MPIEXEC=str(mpirun), **extra)
+    if where != "VIRTUAL_ENV":
+        env.pop("VIRTUAL_ENV", None)
+    r = subprocess.run([str(script), "-n", "1", "--", "true"], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"PATH={first}:"), r.stdout
+    if where != "project .venv":
+        assert f"chose {first}/python" in r.stderr
+    if where == "python3":
+        assert r.stdout.strip() == f"PATH={extra['PATH']}"  # nothing put in front
+
+
+def test_verbose_shows_the_command_then_runs_it(fake_openmpi):
+    r = _run([MPIRUN, "-n", 1, "-v", "--", "python", "train.py"], MPIEXEC=str(fake_openmpi),
+             OMP_NUM_THREADS="3")
+    assert r.returncode == 0, r.stderr
+    shown = r.stderr.split()
+    assert shown[:4] == ["+", "OMP_NUM_THREADS=3", str(fake_openmpi), "-n"]
+    assert shown[-2:] == ["python", "train.py"]
+    assert r.stdout.split("\n")[:2] == ["-n", "1"]  # and it ran
+
+
 @pytest.mark.parametrize("args, message", [
     (["-n", "0", "--", "true"], "-n 0 is not a number of ranks"),
     (["-n", "2"], "no command given"),
@@ -186,3 +241,116 @@ def test_bind_gpu_rejects_a_bad_local_rank():
 def test_scripts_are_shellcheck_clean():
     r = subprocess.run(["shellcheck", MPIRUN, BIND_GPU], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+# --------------------------------------------- the rules, in distgrad.distributed.run --
+
+def _options(nproc, nnodes=1, hostfile=None, flavour="openmpi", environ=None):
+    """What mpiexec_command puts between ``mpiexec -n N`` and the program."""
+    cmd = launch.mpiexec_command(["prog"], nproc, nnodes=nnodes, hostfile=hostfile,
+                                 mpiexec="mpirun", flavour=flavour,
+                                 environ={} if environ is None else environ)
+    assert cmd[:3] == ["mpirun", "-n", str(nproc * nnodes)] and cmd[-1] == "prog"
+    return cmd[3:-1]
+
+
+@pytest.mark.parametrize("root", [True, False])
+def test_open_mpi_is_allowed_to_run_as_root(monkeypatch, root):
+    monkeypatch.setattr(launch, "running_as_root", lambda: root)
+    assert ("--allow-run-as-root" in _options(1)) == root
+    env = launch.rank_environment(1, environ={}, flavour="openmpi")
+    allowed = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    assert {k: v for k, v in env.items() if k.startswith("OMPI_")} == (allowed if root else {})
+    # Hydra has nothing to allow.
+    assert "--allow-run-as-root" not in _options(1, flavour="hydra")
+    assert "OMPI_ALLOW_RUN_AS_ROOT" not in launch.rank_environment(1, environ={}, flavour="hydra")
+
+
+@pytest.mark.parametrize("nproc, nnodes, hostfile, environ, oversubscribed", [
+    (3, 1, None, {}, True),                       # more ranks than this machine's 2 cores
+    (2, 1, None, {}, False),                      # as many as it has
+    (3, 1, "hosts", {}, False),                   # the hostfile's slots decide
+    (3, 1, None, {"SLURM_JOB_ID": "7"}, False),   # the allocation decides
+    (3, 1, None, {"PBS_JOBID": "7.pbs"}, False),
+    (3, 1, None, {"SLURM_JOB_ID": ""}, True),     # empty: no job
+    (3, 2, None, {}, False),                      # several nodes: not all on this machine
+])
+def test_open_mpi_oversubscribes_only_this_machine(monkeypatch, nproc, nnodes, hostfile, environ,
+                                                   oversubscribed):
+    monkeypatch.setattr(launch, "cores", lambda: 2)
+    options = _options(nproc, nnodes, hostfile, environ=environ)
+    assert ("--oversubscribe" in options) == oversubscribed
+    assert "--oversubscribe" not in _options(nproc, nnodes, hostfile, "hydra", environ)
+
+
+def test_open_mpi_forwards_what_is_set_and_hydra_needs_no_list(monkeypatch):
+    monkeypatch.setattr(launch, "running_as_root", lambda: False)
+    monkeypatch.setattr(launch, "cores", lambda: 4)
+    environ = {"PATH": "/bin", "PYTHONPATH": "/p", "OMP_NUM_THREADS": "2", "HOME": "/root",
+               "DISTGRAD_DATA": "/data", "DISTGRAD_DEVICE": "cpu", "MY_DISTGRAD_X": "1",
+               "CUDA_VISIBLE_DEVICES": ""}
+    env = launch.rank_environment(2, environ=environ, flavour="openmpi")
+    options = _options(2, environ=env)
+    assert options == ["-x", "OMP_NUM_THREADS", "-x", "OPENBLAS_NUM_THREADS",
+                       "-x", "MKL_NUM_THREADS", "-x", "PATH", "-x", "PYTHONPATH",
+                       "-x", "CUDA_VISIBLE_DEVICES", "-x", "DISTGRAD_DATA", "-x", "DISTGRAD_DEVICE"]
+    assert _options(2, flavour="hydra", environ=env) == []
+
+
+def test_open_mpi_placement_and_hostfile_as_given(monkeypatch):
+    monkeypatch.setattr(launch, "running_as_root", lambda: False)
+    assert _options(4, nnodes=2, hostfile="hosts") == ["--map-by", "ppr:4:node",
+                                                       "--hostfile", "hosts"]
+    assert _options(4, nnodes=2, hostfile="hosts", flavour="hydra") == ["-ppn", "4", "-f", "hosts"]
+
+
+@pytest.mark.parametrize("environ, ranks, expected", [
+    ({}, 3, ("2", "2", "2")),                                    # 8 cores // 3 ranks
+    ({}, 16, ("1", "1", "1")),                                   # at least one
+    ({"OMP_NUM_THREADS": "5"}, 2, ("5", "5", "5")),              # the caller's, followed
+    ({"OMP_NUM_THREADS": "5", "MKL_NUM_THREADS": "1"}, 2, ("5", "5", "1")),
+    ({"OMP_NUM_THREADS": ""}, 4, ("2", "2", "2")),               # empty: not chosen
+])
+def test_threads_are_the_cores_shared_among_a_machines_ranks(monkeypatch, environ, ranks,
+                                                            expected):
+    monkeypatch.setattr(launch, "cores", lambda: 8)
+    env = launch.rank_environment(ranks, environ=dict(environ, RANK="0", WORLD_SIZE="1"))
+    assert tuple(env[name] for name in launch.THREAD_VARIABLES) == expected
+    assert "RANK" not in env and "WORLD_SIZE" not in env  # each rank learns its own
+
+
+def test_ranks_per_machine_counts_the_hostfiles_machines(tmp_path):
+    hosts = tmp_path / "hosts"
+    hosts.write_text("# three machines\nnode01:4\n\nnode02 slots=2  # small\n  node03\n")
+    assert launch.hostfile_machines(hosts) == 3
+    assert launch.ranks_per_machine(7, hostfile=hosts) == 3
+    assert launch.ranks_per_machine(6, hostfile=hosts) == 2
+    assert launch.ranks_per_machine(6) == 6
+    assert launch.ranks_per_machine(4, nnodes=3, hostfile=hosts) == 4  # told: 4 per node
+    (tmp_path / "empty").write_text("# nobody\n\n")
+    with pytest.raises(launch.LaunchError, match="lists no hosts"):
+        launch.hostfile_machines(tmp_path / "empty")
+    with pytest.raises(launch.LaunchError, match="cannot be read"):
+        launch.hostfile_machines(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("environ, expected", [
+    ({"SLURM_NTASKS": "5"}, 5), ({"SLURM_NTASKS": "0"}, 8), ({"SLURM_NTASKS": "x"}, 8), ({}, 8)])
+def test_default_world_size_is_the_allocation_then_the_cores(monkeypatch, environ, expected):
+    monkeypatch.setattr(launch, "cores", lambda: 8)
+    assert launch.default_world_size(environ) == expected
+
+
+@pytest.mark.parametrize("version, flavour, note", [
+    ("mpirun (Open MPI) 4.1.4", "openmpi", False),
+    ("prterun (open-mpi) 5.0.3", "openmpi", False),
+    ("HYDRA build details:", "hydra", False),
+    ("Intel(R) MPI Library for Linux* OS, Version 2021.9", "hydra", False),
+    ("some other mpiexec 1.0", "hydra", True),
+])
+def test_flavour_from_version(tmp_path, capsys, version, flavour, note):
+    exe = tmp_path / "mpiexec"
+    exe.write_text(f"#!/bin/sh\necho '{version}' >&2\n")
+    exe.chmod(0o755)
+    assert launch.mpi_flavour(str(exe)) == flavour
+    assert ("cannot tell which MPI" in capsys.readouterr().err) == note

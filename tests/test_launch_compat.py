@@ -1,8 +1,10 @@
 """Launching as PyTorch users do: torchrun's environment under mpiexec, ``distgrad run``, and
 ``distgrad.multiprocessing.spawn``; N ranks end with the parameters one process computes."""
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy
 import pytest
@@ -82,8 +84,76 @@ def test_run_dry_run_shows_the_mpiexec_command():
                  "-m", "pkg.train", "--lr", "0.1"])
     assert done.returncode == 0, done.stderr
     words = done.stdout.split()
-    assert words[1:3] == ["-n", "6"] and "-ppn" in words
-    assert words[-5:] == [sys.executable, "-m", "pkg.train", "--lr", "0.1"]
+    assert words[0] == "OMP_NUM_THREADS=1"  # as _env() set it
+    assert os.path.samefile(words[1], launch.find_mpiexec()) and words[2:4] == ["-n", "6"]
+    assert "-ppn" in words or "ppr:3:node" in words
+    # The console script's Python may be another path to the same interpreter.
+    assert os.path.samefile(words[-5], sys.executable)
+    assert words[-4:] == ["-m", "pkg.train", "--lr", "0.1"]
+
+
+def test_run_np_is_all_ranks_and_shares_each_machines_cores(tmp_path):
+    hosts = tmp_path / "hosts"
+    hosts.write_text("node01:4\nnode02:4\n")
+    env = {k: v for k, v in _env().items() if k not in ("OMP_NUM_THREADS", "SLURM_NTASKS")}
+    done = subprocess.run([DISTGRAD, "run", "--dry-run", "--np", "4", "--hostfile", str(hosts),
+                           "--no-python", "hostname"], capture_output=True, text=True,
+                          timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    words = done.stdout.split()
+    assert words[0] == f"OMP_NUM_THREADS={max(1, launch.cores() // 2)}"  # 2 ranks per machine
+    assert words[2:4] == ["-n", "4"] and str(hosts) in words
+    assert not {"-ppn", "--map-by"} & set(words)  # the slots place them
+    assert words[-1] == "hostname"
+
+
+def test_run_np_excludes_torchruns_counts():
+    done = _run([DISTGRAD, "run", "--dry-run", "--np", "4", "--nproc-per-node", "2", "-m", "x"])
+    assert done.returncode == 2
+    assert "--np counts all the ranks" in done.stderr
+
+
+def test_run_verbose_shows_the_command_then_runs_it():
+    done = _run([DISTGRAD, "run", "--verbose", "--np", "2", "--no-python", "sh", "-c",
+                 'echo rank ${PMI_RANK:-$OMPI_COMM_WORLD_RANK}'])
+    assert done.returncode == 0, done.stderr
+    shown = done.stderr.split()
+    assert shown[:2] == ["+", "OMP_NUM_THREADS=1"]
+    assert os.path.samefile(shown[2], launch.find_mpiexec())
+    assert shown[3:6] == ["-n", "2", "sh"]
+    assert sorted(done.stdout.split("\n")[:2]) == ["rank 0", "rank 1"]
+
+
+def test_run_becomes_mpiexec_so_a_signal_reaches_every_rank(tmp_path):
+    """What Slurm's SIGUSR1 before the time limit relies on: distgrad run is replaced by
+    mpiexec (same process), which hands the signal to the ranks."""
+    probe = ("import os, signal, sys, time; "
+             "rank = os.environ.get('PMI_RANK') or os.environ['OMPI_COMM_WORLD_RANK']; "
+             "signal.signal(signal.SIGUSR1, lambda *a: (os.write(1, f'USR1 {rank}\\n'.encode()), "
+             "sys.exit(0))); "
+             "open(sys.argv[1] + str(os.getpid()), 'w').close(); time.sleep(60); sys.exit(1)")
+    proc = subprocess.Popen([DISTGRAD, "run", "--nproc-per-node", "2", "--no-python",
+                             sys.executable, "-c", probe, str(tmp_path / "ready")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    try:
+        deadline = time.time() + 60
+        while len(list(tmp_path.glob("ready*"))) < 2:
+            assert proc.poll() is None and time.time() < deadline, proc.communicate()
+            time.sleep(0.05)
+        with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
+            args = f.read().split(b"\0")
+        assert b"--nproc-per-node" not in args and args[args.index(b"-n") + 1] == b"2"  # mpiexec's
+        proc.send_signal(signal.SIGUSR1)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # let mpiexec end its ranks before it goes
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    assert proc.returncode == 0, err
+    assert sorted(out.splitlines()) == ["USR1 0", "USR1 1"], out + err
 
 
 def test_run_names_a_missing_script():

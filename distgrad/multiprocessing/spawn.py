@@ -21,7 +21,7 @@ import tempfile
 
 from ..atomic import write_atomic
 from ..launcher import rank_layout
-from ..distributed.run import mpiexec_command, rank_environment
+from ..distributed.run import launch_command
 
 
 class ProcessException(Exception):
@@ -135,9 +135,9 @@ def spawn(fn, args=(), nprocs=1, join=True, daemon=False, start_method="spawn"):
     where = _locate(fn)
     write_atomic(os.path.join(workdir, "fn.json"), lambda f: f.write(json.dumps(where).encode()))
     write_atomic(os.path.join(workdir, "args.pkl"), lambda f: pickle.dump(tuple(args), f))
-    cmd = mpiexec_command([sys.executable, "-m", "distgrad.multiprocessing.worker", workdir],
-                          int(nprocs))
-    process = subprocess.Popen(cmd, env=rank_environment(int(nprocs)))
+    cmd, env = launch_command([sys.executable, "-m", "distgrad.multiprocessing.worker", workdir],
+                              int(nprocs))
+    process = subprocess.Popen(cmd, env=env)
     context = ProcessContext(process, workdir, int(nprocs))
     if not join:
         return context

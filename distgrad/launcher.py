@@ -4,9 +4,13 @@ environment alone.
 ``init_process_group("auto")`` asks this before deciding whether to import mpi4py, so a plain
 ``python train.py`` never loads an MPI library (and works on a machine that has none).
 ``export_torchrun_environment`` gives scripts written for ``torchrun`` the variables they read
-(``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``LOCAL_WORLD_SIZE``) under mpiexec and srun.
+(``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``LOCAL_WORLD_SIZE``) under mpiexec and srun:
+``import distgrad`` calls it, and ``distgrad run`` starts each rank's program through this
+file (``main``), so that a program that reads them first, or never imports distgrad, finds
+them too.
 """
 import os
+import sys
 
 # Variables each launcher sets in every process it starts. Presence is what counts: under
 # ``mpiexec -n 1`` the process is still an MPI job.
@@ -113,3 +117,31 @@ def export_torchrun_environment(environ=None):
         if value is not None and name not in env:
             env[name] = added[name] = str(value)
     return added
+
+
+USAGE = "usage: python launcher.py (SCRIPT | -m MODULE | --exec PROGRAM) [ARGS ...]"
+
+
+def main(argv=None):
+    """One rank's start under ``distgrad run``: set torchrun's variables, then run the program
+    as ``python SCRIPT``, ``python -m MODULE`` or the executable itself would. Run as a file
+    (not ``-m``), so nothing but ``os`` and ``sys`` is loaded before the program starts."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or (argv[0] in ("-m", "--exec") and len(argv) < 2):
+        sys.exit(USAGE)
+    export_torchrun_environment()
+    if argv[0] == "--exec":
+        os.execvp(argv[1], argv[1:])
+    import runpy
+    if argv[0] == "-m":
+        sys.argv = [argv[1], *argv[2:]]
+        sys.path[0] = os.getcwd()           # as ``python -m`` sets it
+        runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+    else:
+        sys.argv = list(argv)
+        sys.path[0] = os.path.dirname(os.path.abspath(argv[0]))   # as ``python SCRIPT`` does
+        runpy.run_path(argv[0], run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()

@@ -18,7 +18,8 @@
 #   launch/mpirun.sh -n 2 -- python -m distgrad train --model cnn --dataset mnist
 #   launch/mpirun.sh -n 8 --hostfile hosts --gpus -- distgrad train --model cnn --device cuda
 #
-# It runs `python -m distgrad run --np N --no-python [launch/bind_gpu.sh] command...`: threads
+# It runs `python -m distgrad run --np N --as-is --no-python [launch/bind_gpu.sh] command...`
+# (as it is: no torchrun variables are set before the command starts): threads
 # per rank, Open MPI's options and which mpiexec are decided in distgrad/distributed/run.py.
 # The Python: $VIRTUAL_ENV/bin/python, else this project's .venv/bin/python (its bin/ goes first
 # on PATH, so `python` in the command is the one mpi4py was installed for), else python3.
@@ -59,4 +60,4 @@ for bin in ${VIRTUAL_ENV:+"$VIRTUAL_ENV/bin"} "$HERE/../.venv/bin"; do
     bin="$(cd "$bin" && pwd)"; python="$bin/python"; export PATH="$bin:$PATH"; break
   fi
 done
-exec "$python" "${run[@]}" --np "${nranks:-auto}" --no-python ${gpus:+"$gpus"} "$@"
+exec "$python" "${run[@]}" --np "${nranks:-auto}" --as-is --no-python ${gpus:+"$gpus"} "$@"

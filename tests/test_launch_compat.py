@@ -87,8 +87,10 @@ def test_run_dry_run_shows_the_mpiexec_command():
     assert words[0] == "OMP_NUM_THREADS=1"  # as _env() set it
     assert os.path.samefile(words[1], launch.find_mpiexec()) and words[2:4] == ["-n", "6"]
     assert "-ppn" in words or "ppr:3:node" in words
-    # The console script's Python may be another path to the same interpreter.
-    assert os.path.samefile(words[-5], sys.executable)
+    # The console script's Python may be another path to the same interpreter; each rank
+    # starts through distgrad/launcher.py, which sets torchrun's variables first.
+    assert os.path.samefile(words[-6], sys.executable)
+    assert words[-5].endswith(os.path.join("distgrad", "launcher.py"))
     assert words[-4:] == ["-m", "pkg.train", "--lr", "0.1"]
 
 
@@ -120,8 +122,26 @@ def test_run_verbose_shows_the_command_then_runs_it():
     shown = done.stderr.split()
     assert shown[:2] == ["+", "OMP_NUM_THREADS=1"]
     assert os.path.samefile(shown[2], launch.find_mpiexec())
-    assert shown[3:6] == ["-n", "2", "sh"]
+    assert shown[3:5] == ["-n", "2"] and shown[shown.index("--exec") + 1] == "sh"
     assert sorted(done.stdout.split("\n")[:2]) == ["rank 0", "rank 1"]
+
+
+@pytest.mark.parametrize("how", ["script", "module", "executable"])
+def test_run_sets_torchruns_variables_before_the_program_starts(how, tmp_path):
+    # As torchrun does: a program that reads them first, or never imports distgrad, finds them.
+    (tmp_path / "probe.py").write_text(
+        "import os, sys\n"
+        "assert 'distgrad' not in sys.modules and __name__ == '__main__'\n"
+        "line = [os.environ[k] for k in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', "
+        "'LOCAL_WORLD_SIZE')] + sys.argv[1:]\n"
+        "os.write(1, (' '.join(line) + '\\n').encode())  # one write: ranks do not interleave\n")
+    target = {"script": [str(tmp_path / "probe.py")], "module": ["-m", "probe"],
+              "executable": ["--no-python", sys.executable, str(tmp_path / "probe.py")]}[how]
+    done = subprocess.run([DISTGRAD, "run", "--nproc-per-node", "2", *target, "x"],
+                          capture_output=True, text=True, timeout=120, env=_env(),
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert sorted(done.stdout.splitlines()) == ["0 2 0 2 x", "1 2 1 2 x"]
 
 
 def test_run_becomes_mpiexec_so_a_signal_reaches_every_rank(tmp_path):

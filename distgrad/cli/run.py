@@ -16,6 +16,7 @@ import os
 import shlex
 import sys
 
+from .. import launcher
 from ..distributed.run import (LaunchError, cores, default_world_size, exec_command,
                                launch_command)
 
@@ -71,6 +72,8 @@ def add_run_parser(sub, formatter):
                    help="run the target as a module (python -m), as torchrun -m")
     r.add_argument("--no-python", "--no_python", dest="no_python", action="store_true",
                    help="run the target as an executable, not with this Python")
+    # launch/mpirun.sh stands for plain mpiexec: its ranks start as the command says.
+    r.add_argument("--as-is", action="store_true", help=argparse.SUPPRESS)
     r.add_argument("--dry-run", action="store_true", help="print the mpiexec command and exit")
     r.add_argument("--verbose", action="store_true",
                    help="print the mpiexec command to stderr before running it")
@@ -98,12 +101,17 @@ def _layout(args):
 
 def command(args):
     """The argv ``distgrad run`` executes and the environment it runs with."""
-    if args.no_python:
+    # Each rank starts through distgrad/launcher.py, which sets RANK, LOCAL_RANK, WORLD_SIZE
+    # and LOCAL_WORLD_SIZE from MPI's variables before the program runs, as torchrun sets them.
+    start = [] if args.as_is else [sys.executable, launcher.__file__]
+    if args.no_python and args.as_is:
         program = [args.script]
+    elif args.no_python:
+        program = start + ["--exec", args.script]
     elif args.module:
-        program = [sys.executable, "-m", args.script]
+        program = (start or [sys.executable]) + ["-m", args.script]
     else:
-        program = [sys.executable, args.script]
+        program = (start or [sys.executable]) + [args.script]
     nproc_per_node, nnodes = _layout(args)
     return launch_command(program + list(args.script_args), nproc_per_node, nnodes=nnodes,
                           hostfile=args.hostfile)

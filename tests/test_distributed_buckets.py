@@ -72,6 +72,23 @@ def test_measured_layout_starts_the_link_early_on_a_slow_link():
     assert fast == [list(range(8))]
 
 
+def test_measured_layout_counts_the_cpu_a_hidden_transfer_takes_from_backward():
+    from distgrad.distributed.buckets import measured_bucket_assignment
+    ready = [0.020, 0.019, 0.010, 0.009, 0.001, 0.0009, 0.0002, 0.0001]
+    nbytes = [1152, 128, 73728, 256, 819200, 512, 5120, 40]
+    dtypes = ["f4"] * 8
+    # Measured on the emulated cluster: 1 Gbit/s, and a CPU-bound "10 Gbit/s" link whose
+    # 900 kB all-reduce took ~1.1 ms while it delayed the computation beside it by ~1.3 ms.
+    slow = measured_bucket_assignment(ready, nbytes, dtypes, 3e-4, 8e-9,
+                                      cpu_seconds_per_byte=2e-9)
+    assert len(slow) > 1 and 4 in slow[0]     # fc1 still goes out early: 6.6 ms hidden
+    fast_free = measured_bucket_assignment(ready, nbytes, dtypes, 3e-4, 1.2e-9)
+    assert len(fast_free) > 1                 # free CPU: hiding 1 ms is worth a bucket
+    fast = measured_bucket_assignment(ready, nbytes, dtypes, 3e-4, 1.2e-9,
+                                      cpu_seconds_per_byte=1.45e-9)
+    assert fast == [list(range(8))]           # hiding it would cost backward more than it saves
+
+
 def test_measured_layout_respects_caps_dtypes_and_ready_order():
     from distgrad.distributed.buckets import measured_bucket_assignment
     ready = [0.0, 0.0, 0.0, 0.0]

@@ -59,21 +59,27 @@ _TIE = 1e-6
 
 
 def measured_bucket_assignment(ready, nbytes, dtypes, latency, seconds_per_byte,
-                               bucket_cap_bytes=None, overhead=BUCKET_OVERHEAD_SECONDS):
-    """Buckets from measured gradient-ready times: the layout whose last all-reduce ends first.
+                               bucket_cap_bytes=None, overhead=BUCKET_OVERHEAD_SECONDS,
+                               cpu_seconds_per_byte=0.0):
+    """Buckets from measured gradient-ready times: the layout whose step ends first.
 
     Gradients are taken in the order they became ready; a bucket is a run of consecutive ones
     (one dtype, at most ``bucket_cap_bytes`` unless a single gradient is larger) and is ready
     with its last gradient. All-reduces run one after another, each taking ``latency + bytes
-    * seconds_per_byte``, so bucket k ends at ``max(ready_k, end_{k-1}) + its time``; the
-    layout minimises the last end plus ``overhead`` per bucket (CPU work a bucket costs even
-    when its transfer is hidden). An early bucket starts the link while backward still
-    computes; dynamic programming over the split points (O(n^2)) finds the best trade.
+    * seconds_per_byte``, so bucket k ends at ``max(ready_k, end_{k-1}) + its time``. An early
+    bucket starts the link while backward still computes, but moving its bytes also costs CPU
+    (``cpu_seconds_per_byte``: the TCP stack's and MPI's work on the rank's cores), and what
+    of that falls before backward ends delays backward and every later gradient. Each bucket
+    also costs ``overhead`` (a hand-off, a wake-up) even when hidden. The layout minimises
+    when the last all-reduce or backward ends, whichever is later, plus the overheads;
+    dynamic programming over the split points (O(n^2)) finds the best trade. On a link whose
+    transfers cost backward as much CPU as they would take exposed, one bucket wins.
 
     Args:
         ready: seconds from the first gradient to each parameter's gradient (registration order).
         nbytes, dtypes: gradient size and dtype of each parameter.
         latency: seconds of an empty all-reduce; seconds_per_byte: its cost per byte.
+        cpu_seconds_per_byte: compute time an all-reduce takes from backward per byte.
 
     Returns:
         A list of index lists in launch order, each in registration order (as
@@ -87,9 +93,12 @@ def measured_bucket_assignment(ready, nbytes, dtypes, latency, seconds_per_byte,
     order = sorted(range(n), key=lambda i: (ready[i], -i))
     cap = float("inf") if bucket_cap_bytes is None else bucket_cap_bytes
     keys = [numpy.dtype(dtypes[i]).str for i in order]
-    end = [0.0] + [float("inf")] * n     # end[j]: end of the first j gradients' buckets
-    count = [0] * (n + 1)                # ... with this many buckets
-    split = [0] * (n + 1)
+    backward_end = max(ready) if n else 0.0
+    # For the first j gradients (in ready order) in their best buckets: when their last
+    # all-reduce ends, how much CPU those buckets took from backward, how many there are,
+    # where the last one starts, and the score that ranked them.
+    end, delay, count, split = [0.0] * (n + 1), [0.0] * (n + 1), [0] * (n + 1), [0] * (n + 1)
+    best = [0.0] + [float("inf")] * n
     for j in range(1, n + 1):
         ready_j = ready[order[j - 1]]
         size = 0
@@ -97,12 +106,21 @@ def measured_bucket_assignment(ready, nbytes, dtypes, latency, seconds_per_byte,
             size += nbytes[order[i]]
             if keys[i] != keys[j - 1] or (size > cap and i < j - 1):
                 break
-            finish = max(ready_j, end[i]) + latency + size * seconds_per_byte
-            # Each bucket also costs ``overhead`` of CPU (a hand-off, a wake-up), even when
-            # its time on the link is hidden: a split must save more than that.
-            score = finish + overhead * (count[i] + 1)
-            if score < end[j] + overhead * count[j] - _TIE:
-                end[j], count[j], split[j] = finish, count[i] + 1, i
+            start = max(ready_j + delay[i], end[i])
+            link = latency + size * seconds_per_byte
+            finish = start + link
+            # The part of the transfer that runs while backward still computes takes its
+            # share of the CPU from backward.
+            still_computing = backward_end + delay[i] - start
+            share = min(1.0, still_computing / link) if still_computing > 0 and link > 0 else 0.0
+            taken = delay[i] + share * size * cpu_seconds_per_byte
+            if j < n:   # what later buckets inherit: the link busy until finish, backward late
+                score = finish + taken + overhead * (count[i] + 1)
+            else:       # the step: the later of the last all-reduce and backward
+                score = max(finish, backward_end + taken) + overhead * (count[i] + 1)
+            if score < best[j] - _TIE:
+                best[j], end[j], delay[j] = score, finish, taken
+                count[j], split[j] = count[i] + 1, i
     buckets, j = [], n
     while j > 0:
         buckets.append(sorted(order[split[j]:j]))

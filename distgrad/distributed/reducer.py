@@ -108,7 +108,7 @@ class Reducer:
                                                  getattr(comm, "crosses_network", False)))
         self._planner = LayoutPlanner(len(self.params)) if measure else None
         self._ready_at = None   # this step's ready offsets, while the planner measures
-        self.link = None        # (latency, seconds per byte) the measured layout was made for
+        self.link = None        # the layout.Link the measured layout was made for
         self._handles = [p.register_post_accumulate_grad_hook(self._make_hook(i))
                          for i, p in enumerate(self.params)]
 

@@ -43,8 +43,8 @@ def test_measured_layout_is_rebuilt_alike_on_every_rank_and_keeps_the_values(wor
     assert _all_equal(world, layout)
     if world.size > 1:
         # The link was probed and the layout follows from it (the caps allow one per bucket).
-        latency, per_byte = ddp.reducer.link
-        assert latency > 0 and per_byte >= 0
+        link = ddp.reducer.link
+        assert link.latency > 0 and link.seconds_per_byte >= 0 and link.cpu_seconds_per_byte >= 0
     else:
         assert layout == before and ddp.reducer.link is None
 

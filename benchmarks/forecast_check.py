@@ -5,7 +5,9 @@
 For each node count and link rate: train the model for a few dozen steps with a Timeline on
 the emulated cluster (one rank per node), keep the trace and the measured step time, probe
 the link's all-reduce bandwidth and latency; then forecast every configuration's step time
-from each trace (``distgrad.distributed.forecast``) and print predicted / measured.
+from each trace (``distgrad.distributed.forecast``) and print predicted / measured, with the
+trace's own buckets and with the buckets planned for each link (``distgrad scaling``'s
+default).
 """
 import argparse
 import json
@@ -73,7 +75,7 @@ def main():
     from distgrad.distributed.forecast import forecast_step, profile_from_trace
     os.makedirs(args.out, exist_ok=True)
     keys = [(n, r) for n in args.nodes for r in args.rates]
-    ratios = {}   # (source, target) -> [predicted / measured], one per round
+    ratios = {}   # (buckets, source, target) -> [predicted / measured], one per round
     for round_ in range(args.rounds):
         # One round visits every configuration within a minute or so: forecasts are checked
         # against runs of the same round, when the shared machine's load was about the same.
@@ -100,15 +102,21 @@ def main():
             profile = profile_from_trace(runs[source][0], skip_steps=5)
             for target in keys:
                 _, measured, bandwidth, latency = runs[target]
-                predicted = forecast_step(profile, target[0], bandwidth, latency)
-                ratios.setdefault((source, target), []).append(
-                    predicted["step_seconds"] / measured)
-    print(f"forecast from the trace of (row) for the run of (column): predicted / measured, "
-          f"median of {args.rounds} round(s)")
-    print(" " * 17 + "".join(f"{n} nodes {r:>6}  " for n, r in keys))
-    for source in keys:
-        print(f"{source[0]} nodes {source[1]:>6}  " + "".join(
-            f"{statistics.median(ratios[(source, t)]):14.3f}  " for t in keys), flush=True)
+                for buckets in ("recorded", "planned"):
+                    predicted = forecast_step(profile, target[0], bandwidth, latency,
+                                              replan=buckets == "planned")
+                    ratios.setdefault((buckets, source, target), []).append(
+                        predicted["step_seconds"] / measured)
+    for buckets in ("recorded", "planned"):
+        which = "the trace's own buckets" if buckets == "recorded" else \
+            "buckets planned for the run's link"
+        print(f"forecast from the trace of (row) for the run of (column), {which}: "
+              f"predicted / measured, median of {args.rounds} round(s)")
+        print(" " * 17 + "".join(f"{n} nodes {r:>6}  " for n, r in keys))
+        for source in keys:
+            print(f"{source[0]} nodes {source[1]:>6}  " + "".join(
+                f"{statistics.median(ratios[(buckets, source, t)]):14.3f}  " for t in keys),
+                flush=True)
 
 
 if __name__ == "__main__":

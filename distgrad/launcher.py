@@ -131,16 +131,27 @@ def main(argv=None):
         sys.exit(USAGE)
     export_torchrun_environment()
     if argv[0] == "--exec":
-        os.execvp(argv[1], argv[1:])
+        try:
+            os.execvp(argv[1], argv[1:])
+        except OSError as exc:
+            print(f"distgrad run: cannot start {argv[1]}: {exc.strerror}", file=sys.stderr)
+            sys.exit(127)
     import runpy
+    # Python put this file's folder first on sys.path (unless told not to, e.g. -P): the
+    # program's own goes there instead, as ``python -m`` and ``python SCRIPT`` would put it.
+    own = sys.path and sys.path[0] == os.path.dirname(os.path.abspath(__file__))
     if argv[0] == "-m":
         sys.argv = [argv[1], *argv[2:]]
-        sys.path[0] = os.getcwd()           # as ``python -m`` sets it
+        if own:
+            sys.path[0] = os.getcwd()
         runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
     else:
+        # Absolute, as ``python SCRIPT`` makes ``__file__`` (runpy gives argv[0] the same).
+        script = os.path.abspath(argv[0])
         sys.argv = list(argv)
-        sys.path[0] = os.path.dirname(os.path.abspath(argv[0]))   # as ``python SCRIPT`` does
-        runpy.run_path(argv[0], run_name="__main__")
+        if own:
+            sys.path[0] = os.path.dirname(script)
+        runpy.run_path(script, run_name="__main__")
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@
 #   launch/mpirun.sh -n 2 -- python -m distgrad train --model cnn --dataset mnist
 #   launch/mpirun.sh -n 8 --hostfile hosts --gpus -- distgrad train --model cnn --device cuda
 #
-# It runs `python -m distgrad run --np N --as-is --no-python [launch/bind_gpu.sh] command...`
-# (as it is: no torchrun variables are set before the command starts): threads
+# It runs this checkout's `distgrad run --np N --as-is --no-python [launch/bind_gpu.sh]
+# command...` (as it is: no torchrun variables are set before the command starts): threads
 # per rank, Open MPI's options and which mpiexec are decided in distgrad/distributed/run.py.
 # The Python: $VIRTUAL_ENV/bin/python, else this project's .venv/bin/python (its bin/ goes first
 # on PATH, so `python` in the command is the one mpi4py was installed for), else python3.
@@ -31,7 +31,7 @@ usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
 die() { printf 'launch/mpirun.sh: %s\n' "$*" >&2; exit 2; }
 
 nranks="" hostfile="" gpus=""
-run=(-m distgrad run)
+run=(run)
 while [ $# -gt 0 ]; do
   case "$1" in
     -n | -np | --np)
@@ -60,4 +60,7 @@ for bin in ${VIRTUAL_ENV:+"$VIRTUAL_ENV/bin"} "$HERE/../.venv/bin"; do
     bin="$(cd "$bin" && pwd)"; python="$bin/python"; export PATH="$bin:$PATH"; break
   fi
 done
-exec "$python" "${run[@]}" --np "${nranks:-auto}" --as-is --no-python ${gpus:+"$gpus"} "$@"
+# This checkout's distgrad first on the path, whatever the chosen Python has installed.
+exec "$python" -c 'import sys; sys.path.insert(0, sys.argv.pop(1)); from distgrad.cli import main
+sys.exit(main(sys.argv[1:]))' "$HERE/.." "${run[@]}" --np "${nranks:-auto}" --as-is --no-python \
+  ${gpus:+"$gpus"} "$@"

@@ -37,21 +37,18 @@ def test_a_job_sees_whether_the_caller_is_waiting_for_it():
     # Across a network the MPI job sleeps between tests while the caller computes, and spins
     # once the caller waits (its core is free then).
     thread, seen = ProgressThread(), []
-    started, go = threading.Event(), threading.Event()
+    looked = threading.Event()
 
     def job():
-        started.set()
-        go.wait(5)
-        seen.append(thread.caller_waiting)
+        seen.append(thread.caller_waiting)   # the caller is still computing ...
+        looked.set()
         deadline = time.monotonic() + 5
         while not thread.caller_waiting and time.monotonic() < deadline:
             time.sleep(0.001)
         seen.append(thread.caller_waiting)
 
     request = thread.submit(job)
-    started.wait(5)
-    go.set()           # the caller is still computing when the job first looks ...
-    time.sleep(0.05)
+    assert looked.wait(5)
     request.wait()     # ... then waits for it
     assert seen == [False, True]
     assert not thread.caller_waiting

@@ -72,7 +72,9 @@ def measured_bucket_assignment(ready, nbytes, dtypes, latency, seconds_per_byte,
     of that falls before backward ends delays backward and every later gradient. Each bucket
     also costs ``overhead`` (a hand-off, a wake-up) even when hidden. The layout minimises
     when the last all-reduce or backward ends, whichever is later, plus the overheads;
-    dynamic programming over the split points (O(n^2)) finds the best trade. On a link whose
+    dynamic programming over the split points (O(n^2)) finds the best trade, exactly without
+    the CPU term; with it, a prefix of buckets is ranked by when its link is free plus the
+    backward time it took (a heuristic: the two are not interchangeable). On a link whose
     transfers cost backward as much CPU as they would take exposed, one bucket wins.
 
     Args:

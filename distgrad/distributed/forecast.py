@@ -98,7 +98,9 @@ def profile_from_trace(trace, skip_steps=3, rank=None):
 def planned_buckets(profile, ranks, bandwidth, latency, bucket_cap_bytes=25 << 20):
     """The buckets distgrad's measured layout would build at ``ranks`` ranks on this link
     (``measured_bucket_assignment`` on the profile's gradient ready times), as
-    [(ready offset, bytes)]; the profile's own buckets when it has no per-gradient times."""
+    [(ready offset, bytes)]; the profile's own buckets when it has no per-gradient times.
+    Like the rest of the forecast it leaves out the CPU a transfer takes from backward (a
+    trace does not carry it), so where that decides, the live layout may keep fewer buckets."""
     if not profile.gradients or ranks <= 1:
         return list(profile.buckets)
     ready = [g[0] for g in profile.gradients]

@@ -37,7 +37,9 @@ def probe_link(comm, nbytes, repeats=3):
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            comm.allreduce(array)
+            # The path buckets take (the progress thread's MPI_Iallreduce): MPI may run
+            # another algorithm for a blocking all-reduce (MPICH does for odd world sizes).
+            comm.iallreduce(array).wait()
             times.append(time.perf_counter() - start)
         return min(times)
 
@@ -54,11 +56,13 @@ def probe_cpu(comm, nbytes, link_seconds, repeats=5):
     bucket is reduced under backward that time comes out of backward (on a 2-core machine a
     900 kB all-reduce over 1 Gbit/s delayed the computation beside it by 1-3 ms). Measured as
     the median over ``repeats`` of how much longer a fixed run of matrix products takes while
-    an ``nbytes`` all-reduce goes through the progress thread than without it; 0 for a
-    communicator without one."""
-    if comm.size == 1 or not hasattr(comm, "iallreduce"):
+    an all-reduce of ``nbytes`` (at most 4 MB) goes through the progress thread than without
+    it; ``link_seconds(nbytes)`` is how long that all-reduce takes on the link. 0 at one rank.
+    """
+    if comm.size == 1:
         return 0.0
     nbytes = int(min(max(nbytes, 64 << 10), CPU_PROBE_MAX_BYTES))
+    link_seconds = link_seconds(nbytes)
     buffer = numpy.zeros(nbytes // 4, numpy.float32)
     a = numpy.full((128, 128), 0.5, numpy.float32)
     start = time.perf_counter()
@@ -116,7 +120,7 @@ class LayoutPlanner:
     def plan(self, comm, nbytes, dtypes, bucket_cap_bytes):
         """Probe the link and agree with every rank on one layout (collective)."""
         latency, per_byte = probe_link(comm, sum(nbytes))
-        cpu = probe_cpu(comm, sum(nbytes), latency + per_byte * sum(nbytes))
+        cpu = probe_cpu(comm, sum(nbytes), lambda size: latency + per_byte * size)
         # The slowest rank's figures: buckets wait for the last rank to be ready.
         figures = numpy.array(self.ready + [latency, per_byte, cpu], dtype=numpy.float64)
         comm.allreduce(figures, op="max")

@@ -16,7 +16,7 @@ needs: on a 1 Gbit/s link a blocking 900 kB all-reduce under 36 ms of compute sl
 compute by 9-19 ms, while MPI_Iallreduce with MPI_Test every 100 us slowed it by 5-6 ms and
 finished the transfer 2.5x sooner ("polling", the default when some rank is on another node).
 Once the caller blocks waiting for the work, its core is free and the thread tests without
-sleeping, yielding the core between tests: each test advances MPICH's schedule by a step,
+sleeping (for up to 2 ms, then it sleeps again), yielding the core between tests: each test advances MPICH's schedule by a step,
 and a 4 kB all-reduce took 0.70 ms with sleeps in between, 0.07 ms spinning and 0.04 ms
 yielding on 2 nodes; with 3 ranks on 2 cores 1.4 ms sleeping, 8 ms spinning (a spinning rank
 starved the one it waited for) and 0.3 ms yielding.
@@ -38,6 +38,12 @@ POLL_SECONDS = 1e-4
 
 # Give up the core to another runnable thread if there is one (returns at once if not).
 _yield = getattr(os, "sched_yield", lambda: time.sleep(0))
+# How long to keep testing without sleeping once the caller waits: the small all-reduces this
+# speeds up take 0.04-0.3 ms; a long wait (a straggler, a rank checkpointing) goes back to
+# sleeping between tests rather than hold a core.
+YIELD_SECONDS = 2e-3
+# Odd world sizes up to this get MPICH's ring all-reduce (see library_defaults).
+RING_MAX_RANKS = 16
 
 _LEVEL_NAMES = ("MPI_THREAD_SINGLE", "MPI_THREAD_FUNNELED", "MPI_THREAD_SERIALIZED",
                 "MPI_THREAD_MULTIPLE")
@@ -88,9 +94,11 @@ def library_defaults(environ=None):
     # of two into their partners before and after a recursive exchange; with 3 nodes on
     # 1 Gbit/s a 4 MB all-reduce took 118 ms, 38% of the link, where a ring needs 45 ms
     # (measured 46 ms, 98%) and was no slower at 4 kB. For a power of two the default is
-    # already bandwidth-optimal, with fewer latencies than a ring. (Open MPI ignores it.)
+    # already bandwidth-optimal, with fewer latencies than a ring. A ring pays 2 (N - 1)
+    # latencies for any size, so beyond RING_MAX_RANKS small all-reduces (control values,
+    # PowerSGD's factors) would pay more than large ones gain. (Open MPI ignores it.)
     world_size = (rank_layout(env) or (None, None))[1]
-    if world_size and world_size & (world_size - 1):
+    if world_size and world_size & (world_size - 1) and world_size <= RING_MAX_RANKS:
         chosen["MPIR_CVAR_IALLREDUCE_INTRA_ALGORITHM"] = "tsp_ring"
     return {name: value for name, value in chosen.items() if name not in env}
 
@@ -184,12 +192,15 @@ class MpiCommunicator(CommunicatorBase):
             # Once the caller waits for this work there is nothing left to give it: test
             # again at once, yielding the core to any other runnable thread in between (with
             # more ranks than cores, a plain spin starved the peer it waited for).
-            thread = self._thread
+            thread, eager_since = self._thread, None
             while not request.Test():
                 if thread.caller_waiting:
-                    _yield()
-                else:
-                    time.sleep(POLL_SECONDS)
+                    now = time.perf_counter()
+                    eager_since = eager_since or now
+                    if now - eager_since < YIELD_SECONDS:
+                        _yield()
+                        continue
+                time.sleep(POLL_SECONDS)
         else:
             self.comm.Allreduce(self.MPI.IN_PLACE, array, op=self._ops[op])
         return array

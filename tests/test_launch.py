@@ -325,8 +325,14 @@ def test_ranks_per_machine_counts_the_hostfiles_machines(tmp_path):
     assert launch.hostfile_machines(hosts) == 3
     assert launch.ranks_per_machine(7, hostfile=hosts) == 3
     assert launch.ranks_per_machine(6, hostfile=hosts) == 2
-    assert launch.ranks_per_machine(6) == 6
+    assert launch.ranks_per_machine(6, environ={}) == 6
     assert launch.ranks_per_machine(4, nnodes=3, hostfile=hosts) == 4  # told: 4 per node
+    # Inside a Slurm allocation mpiexec spreads the ranks over its nodes.
+    slurm = {"SLURM_JOB_ID": "7", "SLURM_JOB_NUM_NODES": "2"}
+    assert launch.ranks_per_machine(8, environ=slurm) == 4
+    assert launch.ranks_per_machine(8, environ={"SLURM_JOB_ID": "7", "SLURM_NNODES": "4"}) == 2
+    assert launch.ranks_per_machine(8, hostfile=hosts, environ=slurm) == 3  # the file decides
+    assert launch.ranks_per_machine(8, environ={"SLURM_JOB_NUM_NODES": "2"}) == 8  # no job
     (tmp_path / "empty").write_text("# nobody\n\n")
     with pytest.raises(launch.LaunchError, match="lists no hosts"):
         launch.hostfile_machines(tmp_path / "empty")

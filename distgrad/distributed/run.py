@@ -101,13 +101,21 @@ def hostfile_machines(hostfile):
     return machines
 
 
-def ranks_per_machine(nproc_per_node, nnodes=1, hostfile=None):
+def ranks_per_machine(nproc_per_node, nnodes=1, hostfile=None, environ=None):
     """Ranks that share one machine's cores. With several nodes mpiexec is told to put
-    ``nproc_per_node`` on each; otherwise the ranks spread over the hostfile's machines (as
-    evenly as its slots allow: counted as ceil(ranks / machines)) or all run on this one."""
+    ``nproc_per_node`` on each; otherwise the ranks spread over the hostfile's machines, or
+    the nodes of the Slurm allocation mpiexec runs in (as evenly as their slots allow: counted
+    as ceil(ranks / machines)), or all run on this one."""
     if nnodes > 1:
         return nproc_per_node
-    machines = hostfile_machines(hostfile) if hostfile else 1
+    env = os.environ if environ is None else environ
+    nodes = env.get("SLURM_JOB_NUM_NODES", env.get("SLURM_NNODES", ""))
+    if hostfile:
+        machines = hostfile_machines(hostfile)
+    elif env.get("SLURM_JOB_ID") and nodes.isdigit() and int(nodes) > 0:
+        machines = int(nodes)
+    else:
+        machines = 1
     return -(-nproc_per_node // machines)
 
 
@@ -202,7 +210,8 @@ def launch_command(program, nproc_per_node, nnodes=1, hostfile=None, environ=Non
     ``mpiexec_command``'s."""
     mpiexec = find_mpiexec()
     flavour = mpi_flavour(mpiexec)
-    env = rank_environment(ranks_per_machine(nproc_per_node, nnodes, hostfile), environ, flavour)
+    env = rank_environment(ranks_per_machine(nproc_per_node, nnodes, hostfile, environ),
+                           environ, flavour)
     return mpiexec_command(program, nproc_per_node, nnodes, hostfile, mpiexec, flavour, env), env
 
 

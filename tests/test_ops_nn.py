@@ -271,9 +271,12 @@ def test_mse_loss(reduction):
              torch_fn=lambda a, b: F.mse_loss(a, b, reduction=reduction))
 
 
-def test_mse_loss_shape_mismatch():
-    with pytest.raises(ValueError, match=r"input of shape \(4, 1\) and target of shape \(4,\)"):
-        ops.mse_loss(distgrad.zeros(4, 1), distgrad.zeros(4))
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss_broadcasts_with_pytorchs_warning(reduction):
+    # (N, 1) against (N,) is N x N errors: PyTorch warns and computes them; so does distgrad.
+    with pytest.warns(UserWarning, match="different to the input size"):
+        check_op(lambda a, b: ops.mse_loss(a, b, reduction=reduction), rand(4, 1, seed=25),
+                 rand(4, seed=26), torch_fn=lambda a, b: F.mse_loss(a, b, reduction=reduction))
 
 
 # --- batch_norm ---------------------------------------------------------------------------

@@ -13,8 +13,8 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .arithmetic import mul, sub
 from .loss_classification import general_cross_entropy, general_nll_loss
-from .loss_reduction import resolve_reduction
-from .loss_regression import weighted_reduce
+from .loss_reduction import reduce_loss, resolve_reduction
+from .loss_regression import warn_on_broadcast, weighted_reduce
 from .softmax import shifted_log_sum_exp
 
 
@@ -155,14 +155,17 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error ``(input - target) ** 2``, reduced by ``reduction``. Both may need
-    gradients; their shapes must match (PyTorch only warns when they broadcast — a silent
-    (N, 1) against (N,) mistake is an error here). With an elementwise ``weight``, 'mean'
-    is ``sum(weight * error) / sum(weight)``, as in PyTorch."""
+    gradients. Shapes that differ are broadcast with PyTorch's warning (an (N, 1) input
+    against an (N,) target gives an N x N loss: usually a mistake, hence the warning), as
+    the other regression losses do. With an elementwise ``weight``, 'mean' is
+    ``sum(weight * error) / sum(weight)``, as in PyTorch."""
     reduction = resolve_reduction("mse_loss", size_average, reduce, reduction)
-    if tuple(input.shape) != tuple(getattr(target, "shape", ())):
-        raise ValueError(f"mse_loss got input of shape {tuple(input.shape)} and target of shape "
-                         f"{tuple(getattr(target, 'shape', ()))}: they must match")
-    if weight is None:
+    same_shape = tuple(input.shape) == tuple(getattr(target, "shape", ()))
+    if weight is None and same_shape:
         return MSELoss.apply(input, target, reduction=reduction)
+    if not same_shape:
+        warn_on_broadcast(input, target)
     diff = sub(input, target)
-    return weighted_reduce("mse_loss", mul(diff, diff), weight, reduction)
+    if weight is not None:
+        return weighted_reduce("mse_loss", mul(diff, diff), weight, reduction)
+    return reduce_loss(mul(diff, diff), reduction)

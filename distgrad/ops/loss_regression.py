@@ -39,7 +39,7 @@ class SmoothL1(ArrayFunction):
                 unbroadcast(-g, self.shapes[1]) if self.needs_input_grad[1] else None)
 
 
-def _warn_on_broadcast(input, target):
+def warn_on_broadcast(input, target):
     if tuple(getattr(target, "shape", ())) != tuple(input.shape):
         warnings.warn(f"Using a target size ({tuple(getattr(target, 'shape', ()))}) that is "
                       f"different to the input size ({tuple(input.shape)}). This will likely "
@@ -65,7 +65,7 @@ def weighted_reduce(name, losses, weight, reduction):
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean absolute error ``|input - target|`` (gradient 0 where they are equal, as PyTorch)."""
-    _warn_on_broadcast(input, target)
+    warn_on_broadcast(input, target)
     reduction = resolve_reduction("l1_loss", size_average, reduce, reduction)
     losses = abs(sub(input, target))
     if weight is not None:
@@ -76,7 +76,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``, with ``d = input -
     target``; ``beta=0`` is the L1 loss."""
-    _warn_on_broadcast(input, target)
+    warn_on_broadcast(input, target)
     reduction = resolve_reduction("smooth_l1_loss", size_average, reduce, reduction)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss got beta={beta}: it must be non-negative")
@@ -86,7 +86,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """``0.5 d^2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``: ``delta`` times
     the smooth L1 loss with ``beta = delta``."""
-    _warn_on_broadcast(input, target)
+    warn_on_broadcast(input, target)
     reduction = resolve_reduction("huber_loss", None, None, reduction)
     if not delta > 0:
         raise ValueError(f"huber_loss got delta={delta}: it must be positive")

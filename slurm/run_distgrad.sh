@@ -96,6 +96,21 @@ fi
 read -r -a extra <<<"$DISTGRAD_ARGS" || true
 train+=(${extra[@]+"${extra[@]}"})
 
+# The traps come first: Slurm may send the time-limit signal up to a minute early, even
+# during the checks below, and an untrapped SIGUSR1 would end this shell and the job (seen
+# with a 1-minute limit: the job failed 1 s in). One that comes before training is kept:
+# training is then not started and the job requeues.
+launcher=""
+stop_signal=""
+# shellcheck disable=SC2317  # called by the traps below
+forward() {
+  stop_signal="$1"
+  echo "== SIG$1 received $(date -Is): passing it on to the ranks"
+  if [ -n "$launcher" ]; then kill -s "$1" "$launcher" 2>/dev/null || true; fi
+}
+trap 'forward USR1' USR1
+trap 'forward TERM' TERM
+
 echo "== job $SLURM_JOB_ID (${SLURM_JOB_NAME:-}) on $(hostname), $(date -Is)," \
   "start $((${SLURM_RESTART_COUNT:-0} + 1))"
 echo "   nodes: ${SLURM_JOB_NODELIST:-?} (${SLURM_JOB_NUM_NODES:-?}); tasks: $SLURM_NTASKS," \
@@ -113,29 +128,24 @@ echo "== distgrad info (every rank)"
 "${launch[@]}" ${bind[@]+"${bind[@]}"} "$python" -m distgrad info
 echo "== distgrad train"
 printf '+ %s\n' "${launch[*]} ${bind[*]:+${bind[*]} }$python ${train[*]}"
-# In the background, so that this shell runs its traps at once (bash runs them only after a
-# foreground command ends) and passes the signal on to the launcher.
-launcher=""
-stop_signal=""
-# shellcheck disable=SC2317  # called by the traps below
-forward() {
-  stop_signal="$1"
-  echo "== SIG$1 received $(date -Is): passing it on to the ranks"
-  if [ -n "$launcher" ]; then kill -s "$1" "$launcher" 2>/dev/null || true; fi
-}
-trap 'forward USR1' USR1
-trap 'forward TERM' TERM
-"${launch[@]}" ${bind[@]+"${bind[@]}"} "$python" "${train[@]}" &
-launcher=$!
-# A signal that came during the checks above is passed on now (the ranks stop after a step).
-if [ -n "$stop_signal" ]; then kill -s "$stop_signal" "$launcher" 2>/dev/null || true; fi
-status=0
-while :; do
-  wait "$launcher" && status=0 || status=$?
-  # A trapped signal interrupts wait (status > 128) while the launcher still runs.
-  kill -0 "$launcher" 2>/dev/null || break
-done
-wait "$launcher" && status=0 || status=$?   # the launcher's own exit status
+if [ -n "$stop_signal" ]; then
+  # Asked to stop before training began: training is not started (a signal passed on to a
+  # launcher still starting its ranks can be lost), and the job requeues as after a stop.
+  echo "== SIG$stop_signal came before training started: not starting it"
+  status=$EXIT_PREEMPTED
+else
+  # In the background, so that this shell runs its traps at once (bash runs them only after a
+  # foreground command ends) and passes the signal on to the launcher.
+  "${launch[@]}" ${bind[@]+"${bind[@]}"} "$python" "${train[@]}" &
+  launcher=$!
+  status=0
+  while :; do
+    wait "$launcher" && status=0 || status=$?
+    # A trapped signal interrupts wait (status > 128) while the launcher still runs.
+    kill -0 "$launcher" 2>/dev/null || break
+  done
+  wait "$launcher" && status=0 || status=$?   # the launcher's own exit status
+fi
 echo "== finished $(date -Is), exit status $status"
 if [ "$status" = "$EXIT_PREEMPTED" ] || { [ -n "$stop_signal" ] && [ "$status" != 0 ]; }; then
   restarts="${SLURM_RESTART_COUNT:-0}"

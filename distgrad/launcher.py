@@ -90,9 +90,14 @@ def rank_layout(environ=None):
         if names[0] in env:
             values = [env.get(n) if n else None for n in names]
             layout = [int(v) if v is not None and v.strip().isdigit() else None for v in values]
-            if names[0] == "SLURM_PROCID":
-                layout[1] = layout[1] or _int(env.get("SLURM_STEP_NUM_TASKS"))
-                layout[3] = _slurm_local_size(env)
+            if names[0] == "SLURM_PROCID" or "SLURM_PROCID" in env:
+                # srun's own figures fill what the MPI's variables leave out (srun --mpi=pmix
+                # sets PMIX_RANK but no world size).
+                slurm = (_int(env.get("SLURM_PROCID")),
+                         _int(env.get("SLURM_STEP_NUM_TASKS")) or _int(env.get("SLURM_NTASKS")),
+                         _int(env.get("SLURM_LOCALID")), _slurm_local_size(env))
+                layout = [mine if mine is not None else theirs
+                          for mine, theirs in zip(layout, slurm)]
             return tuple(layout)
     return None
 

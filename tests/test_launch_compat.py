@@ -188,6 +188,10 @@ def test_run_names_a_missing_script():
       "OMPI_COMM_WORLD_LOCAL_RANK": "1", "OMPI_COMM_WORLD_LOCAL_SIZE": "4"}, (5, 8, 1, 4)),
     ({"SLURM_PROCID": "5", "SLURM_STEP_ID": "0", "SLURM_NTASKS": "6", "SLURM_LOCALID": "2",
       "SLURM_NODEID": "1", "SLURM_TASKS_PER_NODE": "3(x2)"}, (5, 6, 2, 3)),
+    # srun --mpi=pmix: PMIx gives the rank, Slurm the rest.
+    ({"PMIX_RANK": "3", "SLURM_PROCID": "3", "SLURM_STEP_ID": "0", "SLURM_STEP_NUM_TASKS": "4",
+      "SLURM_NTASKS": "8", "SLURM_LOCALID": "1", "SLURM_NODEID": "1",
+      "SLURM_STEP_TASKS_PER_NODE": "2(x2)"}, (3, 4, 1, 2)),
     ({}, None),
 ])
 def test_launcher_variables_become_torchruns(env, layout):

@@ -143,19 +143,16 @@ class FlatLayout:
         already share when they lie back to back in this layout's order (a DDP bucket), else
         a copy in ``out``."""
         grads = [p.grad.array for p in self.params]
-        if self.shared_grads and self._grads is not None and \
-                all(map(operator.is_, grads, self._grads)):
-            if self._grad_flat is not None:
-                return self._grad_flat
-        else:
+        # Only shared gradients are remembered: arrays seen before were checked before.
+        if self._grads is None or not all(map(operator.is_, grads, self._grads)):
             for g, shape in zip(grads, self.shapes):
                 if g.shape != shape:
                     raise RuntimeError(f"parameter of shape {shape} has a gradient of shape "
                                        f"{g.shape}; a gradient must have its parameter's shape")
             if self.shared_grads:
                 self._grads, self._grad_flat = grads, _flat_view(grads)
-                if self._grad_flat is not None:
-                    return self._grad_flat
+        if self._grad_flat is not None:
+            return self._grad_flat
         return self.xp.concatenate([g.reshape(-1) for g in grads], out=out)
 
     def param_values(self, out):

@@ -101,17 +101,17 @@ def _layout(args):
 
 def command(args):
     """The argv ``distgrad run`` executes and the environment it runs with."""
-    # Each rank starts through distgrad/launcher.py, which sets RANK, LOCAL_RANK, WORLD_SIZE
-    # and LOCAL_WORLD_SIZE from MPI's variables before the program runs, as torchrun sets them.
-    start = [] if args.as_is else [sys.executable, launcher.__file__]
-    if args.no_python and args.as_is:
+    if args.no_python:
         program = [args.script]
-    elif args.no_python:
-        program = start + ["--exec", args.script]
     elif args.module:
-        program = (start or [sys.executable]) + ["-m", args.script]
+        program = [sys.executable, "-m", args.script]
     else:
-        program = (start or [sys.executable]) + [args.script]
+        program = [sys.executable, args.script]
+    if not args.as_is:
+        # Each rank starts through distgrad/launcher.py, which sets RANK, LOCAL_RANK, WORLD_SIZE
+        # and LOCAL_WORLD_SIZE from MPI's variables before the program runs, as torchrun does.
+        target = ["--exec", args.script] if args.no_python else program[1:]
+        program = [sys.executable, launcher.__file__, *target]
     nproc_per_node, nnodes = _layout(args)
     return launch_command(program + list(args.script_args), nproc_per_node, nnodes=nnodes,
                           hostfile=args.hostfile)

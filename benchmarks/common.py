@@ -99,6 +99,18 @@ def init_gloo(comm):
     torch.distributed.init_process_group("gloo", rank=comm.rank, world_size=comm.size)
 
 
+def distgrad_step(model, opt, x, y):
+    """One distgrad train step (forward, cross-entropy, backward, optimiser) as a closure."""
+    from distgrad import nn   # here, not at the top: this module must load before NumPy does
+
+    def step():
+        loss = nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return step
+
+
 def torch_step(model, opt, x, y):
     """One PyTorch train step (forward, cross-entropy, backward, optimiser) as a closure."""
     def step():

@@ -11,13 +11,14 @@ import argparse
 import contextlib
 import os
 
-from common import block_times, init_gloo, torch, torch_model, torch_step  # first: one BLAS thread
+from common import (block_times, distgrad_step, init_gloo, torch, torch_model,  # first: one BLAS thread
+                    torch_step)
 
 import numpy
 
 import distgrad
 import distgrad.distributed as dist
-from distgrad import models, nn, optim
+from distgrad import models, optim
 from distgrad.distributed.algorithms.ddp_comm_hooks import default_hooks
 from distgrad.distributed.algorithms.ddp_comm_hooks import powerSGD_hook as powerSGD
 from distgrad.distributed.communicators import MpiCommunicator
@@ -32,15 +33,6 @@ def environment(**values):
     finally:
         for k, v in saved.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
-
-
-def distgrad_step(model, opt, x, y):
-    def step():
-        loss = nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return step
 
 
 def data(batch, rank):

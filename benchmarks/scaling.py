@@ -11,22 +11,14 @@ Then, from the timeline, the fraction of communication hidden under backward per
 """
 import argparse
 
-from common import block_times, start_ranks, torch, torch_model, torch_step  # first: pins BLAS to one thread before NumPy loads
+from common import (block_times, distgrad_step, start_ranks, torch, torch_model,  # first: pins BLAS to one thread before NumPy loads
+                    torch_step)
 
 import numpy
 
 import distgrad
 import distgrad.distributed as dist
 from distgrad import models, nn, optim
-
-
-def distgrad_step(model, opt, x, y):
-    def step():
-        loss = nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return step
 
 
 def flat_allreduce_step(model, opt, x, y, comm):

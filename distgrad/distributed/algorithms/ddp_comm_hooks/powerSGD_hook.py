@@ -8,6 +8,8 @@ and distgrad's control values after the gradients) together with all P factors, 
 all Q factors; each rank then holds the same average approximation P Q^T. PyTorch's names,
 arguments and defaults (``torch.distributed.algorithms.ddp_comm_hooks.powerSGD_hook``).
 """
+import math
+
 import numpy
 
 from ....backend import get_array_module
@@ -104,33 +106,51 @@ def _should_compress(rows, cols, rank, min_compression_rate):
 
 
 def _plan(state, index, bucket):
-    """(matrices to compress with their ranks, plain tensors, gradient values, P size, Q size,
-    values before and after compression) of a bucket: computed once per bucket buffer (a
-    rebuilt bucket gets a new buffer), since the shapes do not change between steps."""
+    """How a bucket is compressed, worked out once per bucket buffer (a rebuilt bucket gets a
+    new buffer; shapes do not change between steps). A dict: ``compress``, (offset, rows, cols,
+    rank) of each matrix worth compressing; ``plain``, (offset, shape) of the other gradients;
+    ``values``, how many gradient values lead the buffer (control values follow); ``packed``,
+    the first all-reduce's buffer (plain tensors, control values, then every P factor);
+    ``p_size`` and ``q_size``; values ``before`` and ``after`` compression."""
     buffer = bucket.buffer()
-    plans = state._plans
-    plan = plans.get(index)
-    if plan is not None and plan[-1] is buffer:
+    plan = state._plans.get(index)
+    if plan is not None and plan["buffer"] is buffer:
         return plan
-    to_compress, plain = [], []
-    p_size = q_size = before_all = after_all = 0
-    grads = bucket.gradients()
-    for grad in grads:
-        matrix = grad.reshape(grad.shape[0], -1) if grad.ndim else grad.reshape(1, 1)
-        n, m = matrix.shape
+    compress, plain = [], []
+    offset = plain_size = p_size = q_size = before_all = after_all = 0
+    for grad in bucket.gradients():     # views tiling the buffer's head, in order
+        n = grad.shape[0] if grad.ndim else 1
+        m = grad.size // n
         rank = min(n, m, state.matrix_approximation_rank)
-        compress, before, after = _should_compress(n, m, rank, state.min_compression_rate)
+        worth, before, after = _should_compress(n, m, rank, state.min_compression_rate)
         before_all += before
-        if compress:
-            to_compress.append((matrix, rank))
+        if worth:
+            compress.append((offset, n, m, rank))
             p_size, q_size = p_size + n * rank, q_size + m * rank
             after_all += after
         else:
-            plain.append(grad)
+            plain.append((offset, grad.shape))
+            plain_size += grad.size
             after_all += before
-    plan = plans[index] = (to_compress, plain, sum(int(g.size) for g in grads), p_size, q_size,
-                           before_all, after_all, buffer)
+        offset += grad.size
+    xp = get_array_module(buffer)
+    plan = state._plans[index] = dict(
+        buffer=buffer, compress=compress, plain=plain, values=offset, p_size=p_size,
+        q_size=q_size,
+        packed=xp.empty(plain_size + buffer.size - offset + p_size, dtype=buffer.dtype),
+        before=before_all, after=after_all, views={})
     return plan
+
+
+def _views(plan, role, source):
+    """The compressed matrices and the plain tensors as views of ``source`` (the bucket's
+    gradient values, or the error buffer once it holds them plus the error), made once."""
+    cached = plan["views"].get(role)
+    if cached is None or cached[0] is not source:
+        matrices = [source[o:o + n * m].reshape(n, m) for o, n, m, _ in plan["compress"]]
+        plain = [source[o:o + math.prod(shape)].reshape(shape) for o, shape in plan["plain"]]
+        cached = plan["views"][role] = (source, matrices, plain)
+    return cached[1], cached[2]
 
 
 def powerSGD_hook(state, bucket):
@@ -152,29 +172,30 @@ def powerSGD_hook(state, bucket):
     world_size = comm.size
     index = bucket.index()
     plan = _plan(state, index, bucket)
-    to_compress, plain, n_grads, p_size, q_size = plan[:5]
-    state.total_numel_before_compression += plan[5]
-    state.total_numel_after_compression += plan[6]
-    flat = buffer[:n_grads]          # distgrad's control values follow; they are averaged as is
-    local = None
+    state.total_numel_before_compression += plan["before"]
+    state.total_numel_after_compression += plan["after"]
+    flat = buffer[:plan["values"]]   # distgrad's control values follow; averaged as they are
+    # With error feedback the error buffer takes this step's gradient in (one pass, where
+    # adding and then copying took two) and is read in place of it; what is sent back is
+    # subtracted at the end, leaving the new error.
+    source = flat
     if state.use_error_feedback:
-        error = state.error_dict.get(index)
-        if error is not None and error.shape == flat.shape:
-            flat += error
-            local = error           # reused: it becomes this step's error below
-            local[...] = flat
-        else:
-            local = flat.copy()
+        source = state.error_dict.get(index)
+        if source is None or source.shape != flat.shape:
+            source = state.error_dict[index] = xp.zeros_like(flat)
+        source += flat
+    matrices, plain_in = _views(plan, "source", source)
+    outputs, plain_out = _views(plan, "flat", flat)
 
-    p_memory, q_memory = state.p_memory_dict.get(index), state.q_memory_dict.get(index)
-    fresh = (not state.warm_start or q_memory is None or q_memory.size != q_size)
+    packed, q_size = plan["packed"], plan["q_size"]
+    p_memory = packed[packed.size - plan["p_size"]:]
+    q_memory = state.q_memory_dict.get(index)
+    fresh = not state.warm_start or q_memory is None or q_memory.size != q_size
     if fresh:
-        p_memory = xp.empty(p_size, dtype=buffer.dtype)
-        q_memory = xp.empty(q_size, dtype=buffer.dtype)
-        state.p_memory_dict[index], state.q_memory_dict[index] = p_memory, q_memory
+        q_memory = state.q_memory_dict[index] = xp.empty(q_size, dtype=buffer.dtype)
+    state.p_memory_dict[index] = p_memory
     ps, qs, p_at, q_at = [], [], 0, 0
-    for matrix, rank in to_compress:
-        n, m = matrix.shape
+    for _, n, m, rank in plan["compress"]:
         ps.append(p_memory[p_at:p_at + n * rank].reshape(n, rank))
         qs.append(q_memory[q_at:q_at + m * rank].reshape(m, rank))
         p_at, q_at = p_at + n * rank, q_at + m * rank
@@ -187,34 +208,34 @@ def powerSGD_hook(state, bucket):
         _orthogonalize(q, state.orthogonalization_epsilon)
 
     # P = M Q, summed over ranks, orthogonalised; then Q = M^T P, averaged: P Q^T is the
-    # projection of the average gradient on span(P).
-    for (matrix, _), q, p in zip(to_compress, qs, ps):
-        xp.matmul(matrix, q, out=p)
-    # The plain tensors, the control values and all P factors travel as one sum (PyTorch sends
+    # projection of the average gradient on span(P). P is computed straight into the buffer
+    # of the first all-reduce, after the plain tensors and the control values (PyTorch sends
     # the plain ones apart; a sum is elementwise, so the values are the same, one latency less).
-    tail = buffer[n_grads:]
-    packed = xp.concatenate([g.reshape(-1) for g in plain] + [tail, p_memory])
+    for matrix, q, p in zip(matrices, qs, ps):
+        xp.matmul(matrix, q, out=p)
+    offset = 0
+    for part in plain_in + [buffer[plan["values"]:]]:
+        packed[offset:offset + part.size] = part.reshape(-1)
+        offset += part.size
     comm.allreduce(packed)
     offset = 0
-    for part in plain + [tail]:
-        part[...] = packed[offset:offset + part.size].reshape(part.shape) / world_size
+    for part in plain_out + [buffer[plan["values"]:]]:
+        xp.divide(packed[offset:offset + part.size].reshape(part.shape), world_size, out=part)
         offset += part.size
-    p_memory[...] = packed[offset:]
     for p in ps:
         _orthogonalize(p, state.orthogonalization_epsilon)
-    for (matrix, _), p, q in zip(to_compress, ps, qs):
+    for matrix, p, q in zip(matrices, ps, qs):
         xp.matmul(matrix.T, p, out=q)
     if q_size:
         comm.allreduce(q_memory)
         q_memory /= world_size
-    for (matrix, _), p, q in zip(to_compress, ps, qs):
+    for output, p, q in zip(outputs, ps, qs):
         # dot, not matmul: NumPy's matmul takes a slow loop for an inner dimension of 1
         # (175 us instead of 15 us for the MLP's 128 x 784 weight at rank 1).
-        xp.dot(p, q.T, out=matrix)
+        xp.dot(p, q.T, out=output)
 
     if state.use_error_feedback:
-        local -= flat
-        state.error_dict[index] = local
+        source -= flat
     if not state.warm_start:
         state.p_memory_dict.clear()
         state.q_memory_dict.clear()

@@ -35,6 +35,10 @@ def test_units():
     assert parse_rate("1gbit") == 125e6 and parse_rate("10Gbit") == 1.25e9
     assert parse_rate("1.5GB/s") == 1.5e9 and parse_rate("2e6") == 2e6
     assert parse_seconds("50us") == pytest.approx(5e-5) and parse_seconds("0.2ms") == 2e-4
+    assert parse_seconds("2ns") == pytest.approx(2e-9) and parse_seconds("1e-5") == 1e-5
+    for bad in ("soon", "-3us"):
+        with pytest.raises(ValueError, match=f"--cpu-per-byte '{bad}'"):
+            parse_seconds(bad, "--cpu-per-byte")
     with pytest.raises(ValueError, match="bandwidth 'fast'"):
         parse_rate("fast")
 
@@ -69,6 +73,7 @@ def test_profile_from_a_trace(tmp_path):
     assert profile.backward_seconds == pytest.approx(0.005)
     assert profile.buckets == [(pytest.approx(0.0005), 800), (pytest.approx(0.005), 80)]
     assert (profile.steps, profile.world_size) == (3, 2)
+    assert profile.cpu_seconds_per_byte == 0.0    # no link probe recorded
     with pytest.raises(ValueError, match="no complete step after step 6"):
         profile_from_trace(_trace(), skip_steps=6)
 
@@ -87,6 +92,16 @@ def test_a_step_takes_its_slowest_ranks_compute():
     assert (profile.steps, profile.world_size) == (3, 2)
 
 
+def test_profile_takes_the_recorded_link_cpu_per_byte_moved():
+    trace = _trace()
+    # Three ranks each move 2 (3 - 1) / 3 of the buffer: 3 ns per buffer byte, 2.25 per moved.
+    trace["traceEvents"] += [
+        {"name": "link", "ph": "i", "pid": pid, "ts": 12_000.0,
+         "args": {"step": 1, "world_size": 3, "latency": 1e-4, "seconds_per_byte": 8e-9,
+                  "cpu_seconds_per_byte": cpu}} for pid, cpu in ((0, 3e-9), (1, 3e-9))]
+    assert profile_from_trace(trace, skip_steps=2).cpu_seconds_per_byte == pytest.approx(2.25e-9)
+
+
 def test_scaling_command(tmp_path, capsys):
     path = tmp_path / "trace.json"
     path.write_text(json.dumps(_trace()))
@@ -97,6 +112,10 @@ def test_scaling_command(tmp_path, capsys):
     assert [line.split()[0] for line in out[2:]] == ["2", "8"]
     assert main(["scaling", str(tmp_path / "missing.json")]) == 2
     assert "distgrad scaling: error" in capsys.readouterr().err
+    assert main(["scaling", str(path), "--cpu-per-byte", "2ns", "--ranks", "2"]) == 0
+    assert "CPU 2 ns per byte moved" in capsys.readouterr().out
+    assert main(["scaling", str(path), "--cpu-per-byte", "fast"]) == 2
+    assert "--cpu-per-byte 'fast'" in capsys.readouterr().err
 
 
 def test_buckets_planned_for_the_link_from_gradient_ready_times():
@@ -112,6 +131,12 @@ def test_buckets_planned_for_the_link_from_gradient_ready_times():
     planned = forecast_step(profile, 2, 125e6, 1e-5, replan=True)
     assert (recorded["buckets"], planned["buckets"]) == (1, 2)
     assert planned["exposed_seconds"] < 0.2 * recorded["exposed_seconds"]
+    # Where moving a byte costs backward as much CPU as the link takes to send it, hiding
+    # gains nothing: one bucket, as the live layout would keep (from the profile or given).
+    profile.cpu_seconds_per_byte = 8e-9
+    assert planned_buckets(profile, 2, 125e6, 1e-5) == [(0.020, 1_010_000)]
+    assert planned_buckets(profile, 2, 125e6, 1e-5, cpu_seconds_per_byte=0.0) == slow
+    assert forecast_step(profile, 2, 125e6, 1e-5, replan=True)["buckets"] == 1
 
 
 def test_gradient_ready_times_come_from_a_ddp_timeline(tmp_path):

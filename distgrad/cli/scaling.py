@@ -22,6 +22,9 @@ def add_scaling_parser(sub, formatter_class):
     p.add_argument("--buckets", choices=("planned", "recorded"), default="planned",
                    help="planned: lay buckets out for each link as DDP's measured layout "
                    "would; recorded: keep the traced run's buckets")
+    p.add_argument("--cpu-per-byte", default=None,
+                   help="CPU time moving one byte takes from a rank's compute, for the planned "
+                   "buckets, e.g. 2ns (default: what the traced run's link probe measured)")
 
 
 def run(args):
@@ -32,6 +35,8 @@ def run(args):
         if not ranks or min(ranks) < 1:
             raise ValueError(f"--ranks {args.ranks!r}: expected positive integers, e.g. 2,4,8")
         profile = profile_from_trace(args.timeline, skip_steps=args.skip_steps)
+        if args.cpu_per_byte is not None:
+            profile.cpu_seconds_per_byte = parse_seconds(args.cpu_per_byte, "--cpu-per-byte")
     except (OSError, ValueError, KeyError) as exc:
         print(f"distgrad scaling: error: {exc}", file=sys.stderr)
         return 2

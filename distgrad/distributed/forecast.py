@@ -7,12 +7,15 @@ model); buckets go out one after another, each once it is ready and the link is 
 the step takes its compute time plus whatever communication outlasts backward. Weak scaling:
 each rank keeps its batch, so efficiency is compute time / step time. With per-gradient ready
 times in the trace (a DDP timeline records them) the buckets can be laid out for each link
-as distgrad's measured layout would (``replan``), so a one-node run forecasts a cluster.
+as distgrad's measured layout would (``replan``), so a one-node run forecasts a cluster;
+that layout charges backward the CPU its transfers take (per byte, from the link probe the
+traced run recorded, or given), as the live layout does.
 
 A step's compute is its slowest rank's in the trace (a synchronous step waits for it), so
-the traced run's stragglers are in the figure. What it leaves out: contention for cores
-between compute and communication, stragglers growing with the number of ranks, and the
-network's topology beyond one link per rank (a full-bisection switch is assumed).
+the traced run's stragglers are in the figure, and so is the CPU its own transfers took.
+What it leaves out: that CPU changing with the link and the layout, stragglers growing with
+the number of ranks, and the network's topology beyond one link per rank (a full-bisection
+switch is assumed).
 """
 import json
 import statistics
@@ -31,6 +34,9 @@ class Profile:
     steps: int = 0
     world_size: int = 1
     gradients: list = field(default_factory=list)  # [(ready offset, bytes, dtype)] per parameter
+    # CPU seconds that moving one byte through a rank's network stack takes from its compute
+    # (the live layout's link probe, recorded in the trace; 0 when the run made no probe).
+    cpu_seconds_per_byte: float = 0.0
 
 
 def ring_allreduce_seconds(nbytes, ranks, bandwidth, latency):
@@ -59,6 +65,8 @@ def profile_from_trace(trace, skip_steps=3, rank=None):
         per.setdefault((e["pid"], step), []).append(e)
     compute, backward, ready, sizes, grads = {}, [], {}, {}, {}
     ranks = {pid for pid, _ in per}
+    links = [e["args"] for e in trace["traceEvents"] if e["name"] == "link" and
+             (rank is None or e["pid"] == rank)]
     for (pid, step), events in per.items():
         named = {}
         for e in events:
@@ -91,33 +99,48 @@ def profile_from_trace(trace, skip_steps=3, rank=None):
     # A synchronous step waits for its slowest rank: each step's compute is the longest of
     # the ranks' (3 ranks sharing 2 cores took turns; their median hid 10-18% of the step).
     slowest = [max(times) for times in compute.values()]
+    # The probe measured CPU per byte of the all-reduced buffer at the run's world size; a
+    # ring moves 2 (W - 1) / W of it through each rank: keep it per byte moved.
+    cpu = statistics.median(
+        [a["cpu_seconds_per_byte"] / _ring_share(a["world_size"]) for a in links]) if links else 0.0
     return Profile(statistics.median(slowest), statistics.median(backward), buckets,
-                   len(slowest), max(ranks) + 1, gradients)
+                   len(slowest), max(ranks) + 1, gradients, cpu)
 
 
-def planned_buckets(profile, ranks, bandwidth, latency, bucket_cap_bytes=25 << 20):
+def _ring_share(ranks):
+    """Bytes a ring all-reduce moves through each rank, per byte of the buffer."""
+    return 2 * (ranks - 1) / ranks if ranks > 1 else 1.0
+
+
+def planned_buckets(profile, ranks, bandwidth, latency, bucket_cap_bytes=25 << 20,
+                    cpu_seconds_per_byte=None):
     """The buckets distgrad's measured layout would build at ``ranks`` ranks on this link
     (``measured_bucket_assignment`` on the profile's gradient ready times), as
     [(ready offset, bytes)]; the profile's own buckets when it has no per-gradient times.
-    Like the rest of the forecast it leaves out the CPU a transfer takes from backward (a
-    trace does not carry it), so where that decides, the live layout may keep fewer buckets."""
+    ``cpu_seconds_per_byte`` (per byte a rank moves; default the profile's, from the traced
+    run's link probe) is what the live layout charges to backward for transfers under it."""
     if not profile.gradients or ranks <= 1:
         return list(profile.buckets)
+    if cpu_seconds_per_byte is None:
+        cpu_seconds_per_byte = profile.cpu_seconds_per_byte
     ready = [g[0] for g in profile.gradients]
     nbytes = [g[1] for g in profile.gradients]
     layout = measured_bucket_assignment(
         ready, nbytes, [g[2] for g in profile.gradients],
         ring_allreduce_seconds(0, ranks, bandwidth, latency),
-        ring_allreduce_seconds(1, ranks, bandwidth, 0.0), bucket_cap_bytes)
+        ring_allreduce_seconds(1, ranks, bandwidth, 0.0), bucket_cap_bytes,
+        cpu_seconds_per_byte=cpu_seconds_per_byte * _ring_share(ranks))
     return [(max(ready[i] for i in b), sum(nbytes[i] for i in b)) for b in layout]
 
 
-def forecast_step(profile, ranks, bandwidth, latency, overhead=0.0, replan=False):
+def forecast_step(profile, ranks, bandwidth, latency, overhead=0.0, replan=False,
+                  cpu_seconds_per_byte=None):
     """Predicted step at ``ranks`` ranks: a dict of step, exposed and communication seconds,
     efficiency and buckets. ``bandwidth`` is in bytes/s; ``overhead`` seconds are added per
-    bucket; ``replan``: the buckets distgrad would lay out for this link (``planned_buckets``)
-    instead of the measured run's."""
-    buckets = (planned_buckets(profile, ranks, bandwidth, latency) if replan
+    bucket; ``replan``: the buckets distgrad would lay out for this link (``planned_buckets``,
+    which takes ``cpu_seconds_per_byte``) instead of the measured run's."""
+    buckets = (planned_buckets(profile, ranks, bandwidth, latency,
+                               cpu_seconds_per_byte=cpu_seconds_per_byte) if replan
                else profile.buckets)
     end = 0.0
     comm = 0.0
@@ -133,9 +156,11 @@ def forecast_step(profile, ranks, bandwidth, latency, overhead=0.0, replan=False
             "buckets": len(buckets)}
 
 
-def forecast(profile, ranks, bandwidth, latency, overhead=0.0, replan=False):
+def forecast(profile, ranks, bandwidth, latency, overhead=0.0, replan=False,
+             cpu_seconds_per_byte=None):
     """``forecast_step`` for each of ``ranks``."""
-    return [forecast_step(profile, n, bandwidth, latency, overhead, replan) for n in ranks]
+    return [forecast_step(profile, n, bandwidth, latency, overhead, replan, cpu_seconds_per_byte)
+            for n in ranks]
 
 
 def parse_rate(text):
@@ -153,16 +178,23 @@ def parse_rate(text):
                          "number of bytes per second") from None
 
 
-def parse_seconds(text):
-    """``"50us"``, ``"0.2ms"``, ``"1e-5"`` (seconds) -> seconds."""
+def parse_seconds(text, what="latency"):
+    """``"50us"``, ``"0.2ms"``, ``"2ns"``, ``"1e-5"`` (seconds) -> seconds (``what`` names the
+    value in the error)."""
     t = str(text).strip().lower()
-    for unit, scale in (("us", 1e-6), ("ms", 1e-3), ("ns", 1e-9), ("s", 1.0)):
+    scale = 1.0
+    for unit, factor in (("us", 1e-6), ("ms", 1e-3), ("ns", 1e-9), ("s", 1.0)):
         if t.endswith(unit):
-            return float(t[:-len(unit)]) * scale
+            t, scale = t[:-len(unit)], factor
+            break
     try:
-        return float(t)
+        value = float(t) * scale
     except ValueError:
-        raise ValueError(f"latency {text!r}: expected e.g. 50us, 0.2ms or seconds") from None
+        value = -1.0
+    if not value >= 0:
+        raise ValueError(f"{what} {text!r}: expected a time such as 50us, 0.2ms, 2ns or "
+                         "seconds, not negative")
+    return value
 
 
 def format_forecast(profile, rows, bandwidth, latency):
@@ -170,7 +202,8 @@ def format_forecast(profile, rows, bandwidth, latency):
     lines = [f"measured: {profile.compute_seconds * 1e3:.2f} ms compute/step, backward "
              f"{profile.backward_seconds * 1e3:.2f} ms, {len(profile.buckets)} bucket(s) of "
              f"{sum(b for _, b in profile.buckets) / 1e6:.3f} MB; link {bandwidth * 8 / 1e9:g} "
-             f"Gbit/s, latency {latency * 1e6:g} us, ring all-reduce",
+             f"Gbit/s, latency {latency * 1e6:g} us, ring all-reduce; CPU "
+             f"{profile.cpu_seconds_per_byte * 1e9:.2g} ns per byte moved",
              f"{'ranks':>6} {'buckets':>8} {'step ms':>9} {'comm ms':>9} {'exposed ms':>11} "
              f"{'efficiency':>11}"]
     for r in rows:

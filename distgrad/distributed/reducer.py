@@ -387,6 +387,11 @@ class Reducer:
         assignment = planner.plan(self.comm, [p.array.nbytes for p in self.params],
                                   [p.dtype for p in self.params], self._cap_bytes)
         self.link = planner.link
+        if self.timeline is not None and self.link is not None:
+            # So that a forecast from this trace lays buckets out as this layout did, CPU
+            # term included (the trace's times cannot show what moving bytes costs a core).
+            self.timeline.instant("link", COMMUNICATION, step=self.step,
+                                  world_size=self.world_size, **self.link._asdict())
         if assignment != [b.param_indices for b in self.buckets]:
             self._build_buckets(assignment)
 

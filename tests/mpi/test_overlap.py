@@ -12,6 +12,7 @@ from distgrad import nn
 from distgrad.distributed import DDP
 from distgrad.distributed.algorithms.ddp_comm_hooks import default_hooks
 from distgrad.distributed.algorithms.ddp_comm_hooks import powerSGD_hook as powerSGD
+from distgrad.distributed.forecast import profile_from_trace
 
 from test_ddp import batch, mlp, mse, optimizer, shard
 
@@ -23,7 +24,8 @@ def _all_equal(world, value):
 @pytest.mark.mpi
 def test_measured_layout_is_rebuilt_alike_on_every_rank_and_keeps_the_values(world, monkeypatch):
     monkeypatch.setenv("DISTGRAD_BUCKET_LAYOUT", "measured")
-    ref, ddp = mlp(), DDP(mlp(), bucket_cap_mb=1e-6)
+    timeline = dist.Timeline(max_events=10_000)
+    ref, ddp = mlp(), DDP(mlp(), bucket_cap_mb=1e-6, timeline=timeline)
     before = [b.param_indices for b in ddp.buckets]
     opt_ref, opt_ddp = optimizer("sgd", ref.parameters()), optimizer("sgd", ddp.parameters())
     for step in range(5):
@@ -45,6 +47,10 @@ def test_measured_layout_is_rebuilt_alike_on_every_rank_and_keeps_the_values(wor
         # The link was probed and the layout follows from it (the caps allow one per bucket).
         link = ddp.reducer.link
         assert link.latency > 0 and link.seconds_per_byte >= 0 and link.cpu_seconds_per_byte >= 0
+        # The trace carries it, for a forecast's planned layout (per byte a rank moves).
+        profile = profile_from_trace({"traceEvents": timeline.trace_events()}, skip_steps=1)
+        share = 2 * (world.size - 1) / world.size
+        assert profile.cpu_seconds_per_byte == pytest.approx(link.cpu_seconds_per_byte / share)
     else:
         assert layout == before and ddp.reducer.link is None
 

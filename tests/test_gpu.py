@@ -81,6 +81,10 @@ OPS = {
     "log_softmax": (lambda x: ops.log_softmax(x, 1), lambda: (f32(4, 5),)),
     "cross_entropy": (ops.cross_entropy, lambda: (f32(5, 4), numpy.array([0, 3, 1, 1, 2]))),
     "nll_loss": (ops.nll_loss, lambda: (f32(5, 4), numpy.array([0, 3, 1, 1, 2]))),
+    # Ignored targets: the host takes the general path, a device masks them in the fused node.
+    "cross_entropy_ignore_index": (ops.cross_entropy,
+                                   lambda: (f32(5, 4), numpy.array([0, -100, 1, -100, 2]))),
+    "nll_loss_ignore_index": (ops.nll_loss, lambda: (f32(5, 4), numpy.array([-100, 3, 1, 1, 2]))),
     "mse_loss": (ops.mse_loss, lambda: (f32(3, 4), f32(3, 4, seed=1))),
     "batch_norm": (lambda x, w, b: ops.batch_norm(x, None, None, w, b, training=True),
                    lambda: (f32(4, 3, 2, 2), f32(3, seed=1) + 1, f32(3, seed=2))),

@@ -98,6 +98,33 @@ def test_plain_call_uses_the_fused_node():
     assert type(loss.grad_fn).__name__ == "CrossEntropy"
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", ["CrossEntropy", "NLLLoss"])
+def test_fused_nodes_mask_unread_device_targets_as_the_general_path(name, reduction):
+    # A device's targets are never read back: the fused node masks them where they lie. The
+    # same code runs here on NumPy arrays, against the general path (checked against PyTorch).
+    from distgrad.ops import loss as fused
+    x = rand(6, 4, seed=11).astype(numpy.float32)
+    t = numpy.array([0, -100, 3, 1, -100, 2])
+    general = F.cross_entropy if name == "CrossEntropy" else F.nll_loss
+    a, b = (distgrad.tensor(x, requires_grad=True) for _ in range(2))
+    got = getattr(fused, name).apply(a, target=t, reduction=reduction, ignore_index=-100)
+    want = general(b, distgrad.tensor(t), reduction=reduction)
+    numpy.testing.assert_allclose(got.array, want.array, rtol=1e-6)
+    assert got.dtype == numpy.float32
+    got.sum().backward()
+    want.sum().backward()
+    numpy.testing.assert_allclose(a.grad.array, b.grad.array, rtol=1e-6, atol=1e-7)
+    # Another target out of range has no class to name: its loss is NaN (no device stall).
+    bad = getattr(fused, name).apply(distgrad.tensor(x), target=numpy.array([0, 7, 1, -100, 1, 1]),
+                                     reduction="none", ignore_index=-100).array
+    assert numpy.isnan(bad[1]) and bad[3] == 0 and numpy.isfinite(bad[[0, 2, 4, 5]]).all()
+    with numpy.errstate(invalid="ignore"):
+        every = getattr(fused, name).apply(distgrad.tensor(x), target=numpy.full(6, -100),
+                                           reduction="mean", ignore_index=-100)
+    assert numpy.isnan(every.item())     # 0 / 0, as PyTorch
+
+
 def test_class_loss_errors_name_the_values():
     x = distgrad.zeros(3, 4)
     with pytest.raises(ValueError, match=r"weight of shape \(3,\) for 4 classes"):

@@ -18,21 +18,31 @@ from .loss_regression import warn_on_broadcast, weighted_reduce
 from .softmax import shifted_log_sum_exp
 
 
-def _poison(losses, target, num_classes):
-    """``losses`` with NaN where ``target`` is not a class index (device arrays only: host
-    targets out of range go to the general path, see ``_plain_targets``)."""
-    xp = get_array_module(losses)
-    if xp is numpy:
-        return losses
+def _unchecked_targets(target, num_classes, ignore_index):
+    """For targets nobody read back (a device's): (index to gather with, rows kept, rows whose
+    target is a class), masks made on the device. An ``ignore_index`` row adds nothing and
+    leaves the mean's count; another out-of-range target makes its loss NaN (on the host such
+    targets never reach the fused nodes: see ``_plain_targets``)."""
+    xp = get_array_module(target)
     valid = (target >= 0) & (target < num_classes)
-    return xp.where(valid, losses, xp.nan).astype(losses.dtype, copy=False)
+    return xp.where(valid, target, 0), target != ignore_index, valid
 
 
-def _reduce(losses, reduction):
+def _masked(losses, kept, valid):
+    xp = get_array_module(losses)
+    return xp.where(kept, xp.where(valid, losses, xp.nan), 0).astype(losses.dtype, copy=False)
+
+
+def _reduce(losses, reduction, count=None):
+    """Sum or mean (over ``count`` rows, a device scalar, when given) or the losses as they are."""
     if reduction == "none":
         return losses
     xp = get_array_module(losses)
-    return xp.asarray(losses.sum() if reduction == "sum" else losses.mean())
+    if reduction == "sum":
+        return xp.asarray(losses.sum())
+    if count is None:
+        return xp.asarray(losses.mean())
+    return xp.asarray(losses.sum() / count).astype(losses.dtype, copy=False)
 
 
 def _scale(gy, n, reduction):
@@ -42,40 +52,62 @@ def _scale(gy, n, reduction):
     return gy / n if reduction == "mean" else gy
 
 
-class CrossEntropy(ArrayFunction):
-    def forward(self, logits, target, reduction):
+class _ClassIndexLoss(ArrayFunction):
+    """What the fused class-index losses share: targets checked on the host, or masked where
+    they lie (``ignore_index`` given: device targets, which are never read back)."""
+
+    def _targets(self, target, num_classes, reduction, ignore_index):
+        self.reduction = reduction
+        self.kept = self.valid = None
+        self.count = len(target)
+        if ignore_index is None:
+            return target
+        index, self.kept, self.valid = _unchecked_targets(target, num_classes, ignore_index)
+        self.count = self.kept.sum()
+        return index
+
+    def _losses(self, losses):
+        if self.kept is not None:
+            losses = _masked(losses, self.kept, self.valid)
+        return _reduce(losses, self.reduction, None if self.kept is None else self.count)
+
+    def _row_scale(self, gy):
+        scale = _scale(gy, self.count, self.reduction)
+        return scale if self.kept is None else scale * self.kept[:, None]
+
+
+class CrossEntropy(_ClassIndexLoss):
+    def forward(self, logits, target, reduction, ignore_index=None):
         xp = get_array_module(logits)
+        target = self._targets(target, logits.shape[1], reduction, ignore_index)
         z, lse = shifted_log_sum_exp(logits, 1)
-        rows = xp.arange(len(target))
-        losses = _poison(lse[:, 0] - z[rows, target], target, logits.shape[1])
+        losses = lse[:, 0] - z[xp.arange(len(target)), target]
         # Keep the shifted logits and their log-normaliser: softmax = exp(z - lse) in backward.
         z -= lse
         self.save_for_backward(z, target)
-        self.reduction = reduction
-        return _reduce(losses, reduction)
+        return self._losses(losses)
 
     def backward(self, gy):
         log_p, target = self.saved_tensors
         xp = get_array_module(log_p)
         g = xp.exp(log_p)
         g[xp.arange(len(target)), target] -= 1
-        g *= _scale(gy, len(target), self.reduction)
+        g *= self._row_scale(gy)
         return g
 
 
-class NLLLoss(ArrayFunction):
-    def forward(self, log_probs, target, reduction):
+class NLLLoss(_ClassIndexLoss):
+    def forward(self, log_probs, target, reduction, ignore_index=None):
         xp = get_array_module(log_probs)
         self.shape, self.dtype = log_probs.shape, log_probs.dtype
-        self.target, self.reduction = target, reduction
-        losses = -log_probs[xp.arange(len(target)), target]
-        return _reduce(_poison(losses, target, log_probs.shape[1]), reduction)
+        self.target = self._targets(target, log_probs.shape[1], reduction, ignore_index)
+        return self._losses(-log_probs[xp.arange(len(self.target)), self.target])
 
     def backward(self, gy):
         xp = get_array_module(gy)
         g = xp.zeros(self.shape, dtype=self.dtype)
         n = len(self.target)
-        g[xp.arange(n), self.target] = -_scale(gy, n, self.reduction).reshape(-1)
+        g[xp.arange(n), self.target] = -self._row_scale(gy).reshape(-1)
         return g
 
 
@@ -96,10 +128,11 @@ class MSELoss(ArrayFunction):
 
 def _plain_targets(input, target, ignore_index):
     """The integer target array when the fused node serves this call: (N, C) input, (N,)
-    integer targets, all of them class indices. On a GPU, where reading the range back would
-    stall every step, targets are not inspected: there an out-of-range target (``ignore_index``
-    included) makes its loss NaN, so pass ``weight`` to ignore targets there. None sends the call
-    to the general path, which handles ignored targets, other shapes and the errors."""
+    integer targets, on the host all of them class indices. On a GPU, where reading the range
+    back would stall every step, targets are not inspected: the node masks them on the device
+    (``ignore_index`` rows add nothing, other out-of-range targets give NaN). None sends the
+    call to the general path, which handles ignored host targets, other shapes and the
+    errors."""
     if len(input.shape) != 2:
         return None
     xp = get_array_module(input.array)
@@ -110,6 +143,11 @@ def _plain_targets(input, target, ignore_index):
     if n and xp is numpy and (int(target.min()) < 0 or int(target.max()) >= c):
         return None
     return target
+
+
+def _on_device(target, ignore_index):
+    """``ignore_index`` for targets the fused node must mask itself (a device's), else None."""
+    return None if get_array_module(target) is numpy else ignore_index
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -136,7 +174,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if weight is None and not label_smoothing:
         plain = _plain_targets(input, target, ignore_index)
         if plain is not None:  # the training step's case: one fused node
-            return CrossEntropy.apply(input, target=plain, reduction=reduction)
+            return CrossEntropy.apply(input, target=plain, reduction=reduction,
+                                      ignore_index=_on_device(plain, ignore_index))
     return general_cross_entropy(input, target, weight, ignore_index, reduction,
                                  float(label_smoothing))
 
@@ -149,7 +188,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if weight is None:
         plain = _plain_targets(input, target, ignore_index)
         if plain is not None:
-            return NLLLoss.apply(input, target=plain, reduction=reduction)
+            return NLLLoss.apply(input, target=plain, reduction=reduction,
+                                 ignore_index=_on_device(plain, ignore_index))
     return general_nll_loss(input, target, weight, ignore_index, reduction)
 
 

@@ -109,13 +109,17 @@ def _plan(state, index, bucket):
     """How a bucket is compressed, worked out once per bucket buffer (a rebuilt bucket gets a
     new buffer; shapes do not change between steps). A dict: ``compress``, (offset, rows, cols,
     rank) of each matrix worth compressing; ``plain``, (offset, shape) of the other gradients;
-    ``values``, how many gradient values lead the buffer (control values follow); ``packed``,
-    the first all-reduce's buffer (plain tensors, control values, then every P factor);
-    ``p_size`` and ``q_size``; values ``before`` and ``after`` compression."""
+    ``flat``, the gradient values leading the buffer (control values follow); ``tail``, those
+    control values; ``packed``, the first all-reduce's buffer (plain tensors, control values,
+    then every P factor); ``p_size`` and ``q_size``; values ``before`` and ``after``
+    compression."""
     buffer = bucket.buffer()
     plan = state._plans.get(index)
     if plan is not None and plan["buffer"] is buffer:
         return plan
+    if plan is not None:
+        # DDP rebuilt its buckets: every buffer is new, and there may be fewer buckets now.
+        state._plans.clear()
     compress, plain = [], []
     offset = plain_size = p_size = q_size = before_all = after_all = 0
     for grad in bucket.gradients():     # views tiling the buffer's head, in order
@@ -135,11 +139,17 @@ def _plan(state, index, bucket):
         offset += grad.size
     xp = get_array_module(buffer)
     plan = state._plans[index] = dict(
-        buffer=buffer, compress=compress, plain=plain, values=offset, p_size=p_size,
-        q_size=q_size,
+        buffer=buffer, compress=compress, plain=plain, flat=buffer[:offset],
+        tail=buffer[offset:], p_size=p_size, q_size=q_size,
         packed=xp.empty(plain_size + buffer.size - offset + p_size, dtype=buffer.dtype),
         before=before_all, after=after_all, views={})
     return plan
+
+
+def _fits(error, flat):
+    """Whether ``error`` can serve as the error buffer of ``flat`` as it is."""
+    return (error is not None and error.shape == flat.shape and error.dtype == flat.dtype and
+            get_array_module(error) is get_array_module(flat) and error.flags.c_contiguous)
 
 
 def _views(plan, role, source):
@@ -174,15 +184,20 @@ def powerSGD_hook(state, bucket):
     plan = _plan(state, index, bucket)
     state.total_numel_before_compression += plan["before"]
     state.total_numel_after_compression += plan["after"]
-    flat = buffer[:plan["values"]]   # distgrad's control values follow; averaged as they are
+    flat = plan["flat"]   # distgrad's control values follow; averaged as they are
     # With error feedback the error buffer takes this step's gradient in (one pass, where
     # adding and then copying took two) and is read in place of it; what is sent back is
     # subtracted at the end, leaving the new error.
     source = flat
     if state.use_error_feedback:
         source = state.error_dict.get(index)
-        if source is None or source.shape != flat.shape:
-            source = state.error_dict[index] = xp.zeros_like(flat)
+        if not _fits(source, flat):
+            # None, or set from outside (a checkpoint): the views below need a C-contiguous
+            # array of the gradients' shape and dtype.
+            error = xp.zeros_like(flat)
+            if source is not None and source.size == flat.size:
+                error[...] = xp.asarray(source).reshape(-1)
+            source = state.error_dict[index] = error
         source += flat
     matrices, plain_in = _views(plan, "source", source)
     outputs, plain_out = _views(plan, "flat", flat)
@@ -214,12 +229,12 @@ def powerSGD_hook(state, bucket):
     for matrix, q, p in zip(matrices, qs, ps):
         xp.matmul(matrix, q, out=p)
     offset = 0
-    for part in plain_in + [buffer[plan["values"]:]]:
+    for part in plain_in + [plan["tail"]]:
         packed[offset:offset + part.size] = part.reshape(-1)
         offset += part.size
     comm.allreduce(packed)
     offset = 0
-    for part in plain_out + [buffer[plan["values"]:]]:
+    for part in plain_out + [plan["tail"]]:
         xp.divide(packed[offset:offset + part.size].reshape(part.shape), world_size, out=part)
         offset += part.size
     for p in ps:

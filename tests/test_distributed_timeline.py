@@ -39,6 +39,16 @@ def test_ring_buffer_bounds_the_events():
         Timeline(max_events=0)
 
 
+def test_marks_outlive_the_ring_buffer():
+    # A layout's link is recorded once, early; a long run must not push it out of the trace.
+    tl = Timeline(max_events=3)
+    tl.mark("link", COMMUNICATION, cpu_seconds_per_byte=2e-9)
+    for i in range(100):
+        tl.instant(f"e{i}", COMPUTE)
+    names = [e["name"] for e in tl.trace_events() if e["ph"] != "M"]
+    assert names == ["link", "e97", "e98", "e99"] and tl.dropped == 97
+
+
 def test_save_writes_one_valid_file_atomically(tmp_path):
     path = tmp_path / "sub" / "trace.json"
     tl = Timeline(str(path))

@@ -23,8 +23,9 @@ def add_scaling_parser(sub, formatter_class):
                    help="planned: lay buckets out for each link as DDP's measured layout "
                    "would; recorded: keep the traced run's buckets")
     p.add_argument("--cpu-per-byte", default=None,
-                   help="CPU time moving one byte takes from a rank's compute, for the planned "
-                   "buckets, e.g. 2ns (default: what the traced run's link probe measured)")
+                   help="CPU time each byte a rank sends or receives takes from its compute, "
+                   "for the planned buckets, e.g. 2ns (a ring moves 2(N-1)/N bytes per byte of "
+                   "the buffer; default: what the traced run's link probe measured)")
 
 
 def run(args):

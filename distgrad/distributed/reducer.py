@@ -389,8 +389,9 @@ class Reducer:
         self.link = planner.link
         if self.timeline is not None and self.link is not None:
             # So that a forecast from this trace lays buckets out as this layout did, CPU
-            # term included (the trace's times cannot show what moving bytes costs a core).
-            self.timeline.instant("link", COMMUNICATION, step=self.step,
+            # term included (the trace's times cannot show what moving bytes costs a core);
+            # kept outside the ring buffer, which a long run wraps.
+            self.timeline.mark("link", COMMUNICATION, step=self.step,
                                   world_size=self.world_size, **self.link._asdict())
         if assignment != [b.param_indices for b in self.buckets]:
             self._build_buckets(assignment)

@@ -50,6 +50,7 @@ class Timeline:
         self.rank, self.world_size = 0, 1
         self._origin = time.perf_counter()
         self._events = collections.deque(maxlen=max_events)
+        self._kept = []      # events the ring buffer must not drop (see ``mark``)
         self._recorded = 0
         self._lock = threading.Lock()  # the communication thread records too
         self.steps = 0
@@ -74,6 +75,12 @@ class Timeline:
         """How many events the ring buffer has discarded so far."""
         with self._lock:
             return self._recorded - len(self._events)
+
+    def mark(self, name, track, **args):
+        """Record a point event now that stays in the trace however long the run (a few per
+        run: what a forecast needs from its start, such as the link a layout was made for)."""
+        with self._lock:
+            self._kept.append(("i", name, track, time.perf_counter(), 0.0, args))
 
     def complete(self, name, track, start, end, **args):
         """Record a span from ``start`` to ``end`` (``time.perf_counter()`` seconds)."""
@@ -136,7 +143,7 @@ class Timeline:
         out += [{"name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": {"name": name}}
                 for tid, name in _TRACK_NAMES.items()]
         with self._lock:
-            events = list(self._events)
+            events = self._kept + list(self._events)
         for ph, name, tid, start, dur, args in events:
             event = {"name": name, "ph": ph, "pid": pid, "tid": tid,
                      "ts": round((start - origin) * 1e6, 3), "args": args}

@@ -92,6 +92,30 @@ def test_cross_entropy_with_every_target_ignored_is_nan_as_pytorch():
     assert numpy.isnan(F.cross_entropy(x, distgrad.tensor([-100, -100, -100])).item())
 
 
+@pytest.mark.parametrize("options", [{}, {"weight": [0.0, 1.0, 2.0, 1.0]},
+                                     {"label_smoothing": 0.1},
+                                     {"weight": [0.0, 1.0, 2.0, 1.0], "label_smoothing": 0.1}])
+@pytest.mark.parametrize("t", [[-100, -100, -100], [0, 0, -100]])
+def test_nothing_counted_gives_nan_loss_and_ignored_rows_zero_gradients(options, t):
+    # PyTorch: the mean is 0 / 0; ignored rows' gradients are 0, counted rows of weight 0 NaN.
+    if "weight" not in options and t[0] == 0:
+        pytest.skip("class 0 counts without a weight")
+    x = distgrad.tensor(rand(3, 4, seed=9).astype(numpy.float32), requires_grad=True)
+    kw = {k: distgrad.tensor(numpy.float32(v)) if k == "weight" else v
+          for k, v in options.items()}
+    loss = F.cross_entropy(x, distgrad.tensor(t), **kw)
+    loss.backward()
+    assert numpy.isnan(loss.item())
+    g = x.grad.array
+    assert (g[2] == 0).all() and (numpy.isnan(g[:2]).all() if t[0] == 0 else (g == 0).all())
+    if torch is not None:
+        tx = torch.tensor(x.array, requires_grad=True)
+        tkw = {k: torch.tensor(numpy.float32(v)) if k == "weight" else v
+               for k, v in options.items()}
+        TF.cross_entropy(tx, torch.tensor(t), **tkw).backward()
+        numpy.testing.assert_array_equal(g, tx.grad.numpy())
+
+
 def test_plain_call_uses_the_fused_node():
     x = distgrad.tensor(rand(4, 3, seed=10).astype(numpy.float32), requires_grad=True)
     loss = F.cross_entropy(x, distgrad.tensor([0, 2, 1, 1]))
@@ -123,6 +147,11 @@ def test_fused_nodes_mask_unread_device_targets_as_the_general_path(name, reduct
         every = getattr(fused, name).apply(distgrad.tensor(x), target=numpy.full(6, -100),
                                            reduction="mean", ignore_index=-100)
     assert numpy.isnan(every.item())     # 0 / 0, as PyTorch
+    every_x = distgrad.tensor(x, requires_grad=True)
+    with numpy.errstate(invalid="ignore"):
+        getattr(fused, name).apply(every_x, target=numpy.full(6, -100), reduction="mean",
+                                   ignore_index=-100).backward()
+    assert (every_x.grad.array == 0).all()   # PyTorch's gradient under its NaN
 
 
 def test_class_loss_errors_name_the_values():

@@ -2,9 +2,10 @@
 
 The training step's case — (N, C) logits, class indices, no weight, no smoothing — is one fused
 node (log-softmax and negative log-likelihood together): its backward is ``softmax - onehot``,
-which is both cheaper and stabler than chaining two ops. Every option (``weight``,
-``ignore_index``, ``label_smoothing``, probability targets, more dimensions) goes to
-``loss_classification``, so the common call pays nothing for them.
+which is both cheaper and stabler than chaining two ops. Every other option (``weight``,
+``label_smoothing``, probability targets, more dimensions, and on the host targets equal to
+``ignore_index``) goes to ``loss_classification``, so the common call pays nothing for them;
+device targets are never read back, so the fused node masks ``ignore_index`` there itself.
 """
 import numpy
 
@@ -34,7 +35,8 @@ def _masked(losses, kept, valid):
 
 
 def _reduce(losses, reduction, count=None):
-    """Sum or mean (over ``count`` rows, a device scalar, when given) or the losses as they are."""
+    """Sum or mean (over ``count`` rows, a device scalar, when given; none: NaN, as PyTorch)
+    or the losses as they are."""
     if reduction == "none":
         return losses
     xp = get_array_module(losses)
@@ -42,7 +44,8 @@ def _reduce(losses, reduction, count=None):
         return xp.asarray(losses.sum())
     if count is None:
         return xp.asarray(losses.mean())
-    return xp.asarray(losses.sum() / count).astype(losses.dtype, copy=False)
+    with numpy.errstate(invalid="ignore"):
+        return xp.asarray(losses.sum() / count.astype(losses.dtype))
 
 
 def _scale(gy, n, reduction):
@@ -72,8 +75,14 @@ class _ClassIndexLoss(ArrayFunction):
         return _reduce(losses, self.reduction, None if self.kept is None else self.count)
 
     def _row_scale(self, gy):
-        scale = _scale(gy, self.count, self.reduction)
-        return scale if self.kept is None else scale * self.kept[:, None]
+        if self.kept is None:
+            return _scale(gy, self.count, self.reduction)
+        # Ignored rows get exactly 0, also when nothing counts and 1 / count is inf (PyTorch's
+        # gradient there is zeros under its NaN loss).
+        with numpy.errstate(divide="ignore", invalid="ignore"):
+            scale = _scale(gy, self.count.astype(gy.dtype), self.reduction)
+        return get_array_module(gy).where(self.kept[:, None], scale, 0).astype(gy.dtype,
+                                                                            copy=False)
 
 
 class CrossEntropy(_ClassIndexLoss):

@@ -30,6 +30,7 @@ class WeightedNLL(ArrayFunction):
         rows = xp.arange(len(safe))
         losses = -w * log_probs[rows, safe]
         self.shape, self.safe, self.w, self.reduction = log_probs.shape, safe, w, reduction
+        self.counted = counted
         if reduction == "none":
             return losses
         if reduction == "sum":
@@ -40,10 +41,12 @@ class WeightedNLL(ArrayFunction):
 
     def backward(self, gy):
         xp = get_array_module(gy)
-        scale = gy / self.total if self.reduction == "mean" else gy
         g = xp.zeros(self.shape, dtype=gy.dtype)
         with numpy.errstate(invalid="ignore", divide="ignore"):
-            g[xp.arange(len(self.safe)), self.safe] = -self.w * scale
+            scale = gy / self.total if self.reduction == "mean" else gy
+            # Ignored targets get exactly 0, also when nothing counts and the mean's 1 / total
+            # is inf (PyTorch: zeros there, NaN only for counted targets of zero weight).
+            g[xp.arange(len(self.safe)), self.safe] = xp.where(self.counted, -self.w * scale, 0)
         return g
 
 
@@ -130,18 +133,20 @@ def _smoothing_term(rows, flat, weight, ignore_index, reduction, loss_shape):
     xp = get_array_module(rows.array)
     weighted = rows if weight is None else mul(rows, Tensor._from_op(weight, None))
     counted = flat != ignore_index
-    per_target = mul(neg(sum(weighted, axis=1)),
-                     Tensor._from_op(counted.astype(rows.dtype), None))
+    factor, empty = counted.astype(rows.dtype), None
+    if reduction == "mean":
+        # The denominator goes into the per-target factor, so that ignored targets keep a zero
+        # gradient even when nothing counts; the mean is then NaN, as PyTorch's.
+        safe = xp.where(counted, flat, 0)
+        denominator = counted.sum() if weight is None else (weight[safe] * counted).sum()
+        with numpy.errstate(invalid="ignore", divide="ignore"):
+            factor = xp.where(counted, 1 / denominator, 0).astype(rows.dtype)
+        empty = xp.where(denominator > 0, 0, xp.nan).astype(rows.dtype)
+    per_target = mul(neg(sum(weighted, axis=1)), Tensor._from_op(factor, None))
     if reduction == "none":
         return reshape(per_target, loss_shape)
     total = sum(per_target)
-    if reduction == "sum":
-        return total
-    safe = xp.where(counted, flat, 0)
-    denominator = counted.sum() if weight is None else (weight[safe] * counted).sum()
-    with numpy.errstate(invalid="ignore", divide="ignore"):
-        inverse = xp.asarray(1 / denominator, dtype=rows.dtype)
-    return mul(total, Tensor._from_op(inverse, None))
+    return total if empty is None else add(total, Tensor._from_op(empty, None))
 
 
 def _probability_targets(log_probs, target, weight, reduction, smoothing):

@@ -67,13 +67,15 @@ def test_first_bucket_allreduce_starts_before_backward_ends(world):
     assert len(ddp.buckets) >= 2
     rng = numpy.random.default_rng(world.rank)
     x = distgrad.tensor(rng.standard_normal((512, 384), dtype=numpy.float32))
-    for _ in range(5):
+    for _ in range(6):
         ddp.zero_grad()
         (ddp(x) ** 2).mean().backward()
     events = timeline.trace_events()
     first = {e["args"]["step"]: e["ts"] for e in events if e["name"] == "allreduce bucket 0"}
     end = {e["args"]["step"]: e["ts"] for e in events if e["name"] == "wait for gradients"}
-    early = [first[s] < end[s] for s in sorted(end)]
+    # Step 0 starts the progress thread with its first bucket (with three ranks on two cores
+    # that start was seen to come after backward's end); the steps after it count.
+    early = [first[s] < end[s] for s in sorted(end) if s > 0]
     # Every step but a straggler on a loaded machine: the first all-reduce ran under backward.
     assert sum(early) >= len(early) - 1, (first, end)
 

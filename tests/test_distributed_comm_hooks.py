@@ -152,3 +152,12 @@ def test_powersgd_averages_the_control_tail_untouched():
     # Rank 1 of a 16 x 16 matrix: what is kept plus the error is the gradient.
     numpy.testing.assert_allclose(bucket.grads + state.error_dict[0], g.reshape(-1), atol=1e-5)
     assert numpy.linalg.matrix_rank(bucket.views[0], tol=1e-4) == 1
+
+
+def test_powersgd_leaves_an_empty_parameter_plain():
+    g = numpy.random.default_rng(4).standard_normal((16, 16)).astype(numpy.float32)
+    bucket, grad_bucket = _bucket([(0, 5), (16, 16)], [numpy.zeros((0, 5), numpy.float32), g])
+    state = powerSGD.PowerSGDState(None, start_powerSGD_iter=2)
+    state.iter = 2
+    assert powerSGD.powerSGD_hook(state, grad_bucket).shape == (256,)
+    assert numpy.linalg.matrix_rank(bucket.views[1], tol=1e-4) == 1

@@ -124,7 +124,7 @@ def _plan(state, index, bucket):
     offset = plain_size = p_size = q_size = before_all = after_all = 0
     for grad in bucket.gradients():     # views tiling the buffer's head, in order
         n = grad.shape[0] if grad.ndim else 1
-        m = grad.size // n
+        m = grad.size // n if n else 0   # an empty (0, k) parameter stays plain
         rank = min(n, m, state.matrix_approximation_rank)
         worth, before, after = _should_compress(n, m, rank, state.min_compression_rate)
         before_all += before

@@ -111,8 +111,8 @@ def _plan(state, index, bucket):
     rank) of each matrix worth compressing; ``plain``, (offset, shape) of the other gradients;
     ``flat``, the gradient values leading the buffer (control values follow); ``tail``, those
     control values; ``packed``, the first all-reduce's buffer (plain tensors, control values,
-    then every P factor); ``p_size`` and ``q_size``; values ``before`` and ``after``
-    compression."""
+    then every P factor); ``p_memory``, its P part, and ``ps``, each matrix's P in it;
+    ``q_size``; values ``before`` and ``after`` compression."""
     buffer = bucket.buffer()
     plan = state._plans.get(index)
     if plan is not None and plan["buffer"] is buffer:
@@ -138,10 +138,15 @@ def _plan(state, index, bucket):
             after_all += before
         offset += grad.size
     xp = get_array_module(buffer)
+    packed = xp.empty(plain_size + buffer.size - offset + p_size, dtype=buffer.dtype)
+    p_memory = packed[packed.size - p_size:]
+    ps, at = [], 0
+    for _, n, _, rank in compress:
+        ps.append(p_memory[at:at + n * rank].reshape(n, rank))
+        at += n * rank
     plan = state._plans[index] = dict(
         buffer=buffer, compress=compress, plain=plain, flat=buffer[:offset],
-        tail=buffer[offset:], p_size=p_size, q_size=q_size,
-        packed=xp.empty(plain_size + buffer.size - offset + p_size, dtype=buffer.dtype),
+        tail=buffer[offset:], q_size=q_size, packed=packed, p_memory=p_memory, ps=ps,
         before=before_all, after=after_all, views={})
     return plan
 
@@ -202,18 +207,16 @@ def powerSGD_hook(state, bucket):
     matrices, plain_in = _views(plan, "source", source)
     outputs, plain_out = _views(plan, "flat", flat)
 
-    packed, q_size = plan["packed"], plan["q_size"]
-    p_memory = packed[packed.size - plan["p_size"]:]
+    packed, q_size, ps = plan["packed"], plan["q_size"], plan["ps"]
     q_memory = state.q_memory_dict.get(index)
     fresh = not state.warm_start or q_memory is None or q_memory.size != q_size
     if fresh:
         q_memory = state.q_memory_dict[index] = xp.empty(q_size, dtype=buffer.dtype)
-    state.p_memory_dict[index] = p_memory
-    ps, qs, p_at, q_at = [], [], 0, 0
-    for _, n, m, rank in plan["compress"]:
-        ps.append(p_memory[p_at:p_at + n * rank].reshape(n, rank))
+    state.p_memory_dict[index] = plan["p_memory"]
+    qs, q_at = [], 0
+    for _, _, m, rank in plan["compress"]:
         qs.append(q_memory[q_at:q_at + m * rank].reshape(m, rank))
-        p_at, q_at = p_at + n * rank, q_at + m * rank
+        q_at += m * rank
     if fresh:
         # Every rank draws the same Q: the same seed, consumed the same way.
         rng = numpy.random.default_rng(state.rng.randint(1_000_000_000))

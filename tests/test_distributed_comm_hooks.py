@@ -22,15 +22,16 @@ def _bucket(shapes, grads, tail=0):
     return bucket, GradBucket(bucket, SingleCommunicator(), is_last=True)
 
 
-class _TorchBucket:
-    """What torch's hooks read of a bucket, over torch tensors."""
+class TorchBucket:
+    """What torch's hooks read of a bucket, over torch tensors (copies of ``grads``)."""
 
-    def __init__(self, torch, grads):
-        self.flat = torch.cat([torch.from_numpy(g).reshape(-1) for g in grads])
+    def __init__(self, torch, grads, index=0, last=True):
+        self.flat = torch.cat([torch.from_numpy(g.copy()).reshape(-1) for g in grads])
         self._views, at = [], 0
         for g in grads:
             self._views.append(self.flat[at:at + g.size].view(g.shape))
             at += g.size
+        self._index, self._last = index, last
 
     def buffer(self):
         return self.flat
@@ -39,10 +40,10 @@ class _TorchBucket:
         return self._views
 
     def index(self):
-        return 0
+        return self._index
 
     def is_last(self):
-        return True
+        return self._last
 
 
 @pytest.fixture
@@ -118,7 +119,7 @@ def test_powersgd_matches_torch_step_for_step(torch_world, rank):
     for step in range(4):
         grads = [rng.standard_normal(s).astype(numpy.float32) for s in shapes]
         bucket, grad_bucket = _bucket(shapes, grads)
-        tbucket = _TorchBucket(torch, grads)
+        tbucket = TorchBucket(torch, grads)
         if step == 2:
             # The first compressed step draws Q at random (torch.randn there, NumPy here):
             # start ours from torch's draw, then both continue on their own.

@@ -18,6 +18,7 @@ import distgrad.distributed as dist
 from distgrad.distributed.algorithms.ddp_comm_hooks import powerSGD_hook as powerSGD
 from distgrad.distributed.buckets import Bucket
 from distgrad.distributed.comm_hooks import GradBucket
+from test_distributed_comm_hooks import TorchBucket
 
 LAYOUTS = [[(32, 3, 3, 3), (32,), (10, 48), (10,)],   # conv, bias, small matrix, bias
            [(5,), (3,), (1,)],                         # nothing to compress
@@ -55,28 +56,6 @@ def torch_gloo(world, monkeypatch):
             os.remove(path)
 
 
-class _TorchBucket:
-    def __init__(self, torch, grads, index, last):
-        self.flat = torch.cat([torch.from_numpy(g.copy()).reshape(-1) for g in grads])
-        self.views, at = [], 0
-        for g in grads:
-            self.views.append(self.flat[at:at + g.size].view(g.shape))
-            at += g.size
-        self._index, self._last = index, last
-
-    def buffer(self):
-        return self.flat
-
-    def gradients(self):
-        return self.views
-
-    def index(self):
-        return self._index
-
-    def is_last(self):
-        return self._last
-
-
 def _buckets():
     made = []
     for index, shapes in enumerate(LAYOUTS):
@@ -108,7 +87,7 @@ def test_powersgd_matches_torch_over_ranks(world, torch_gloo, error_feedback, wa
                 view[...] = g
             last = index == len(buckets) - 1
             expected = theirs_module.powerSGD_hook(
-                theirs, _TorchBucket(torch, grads, index, last)).wait()
+                theirs, TorchBucket(torch, grads, index, last)).wait()
             expected = (expected[0] if isinstance(expected, list) else expected).numpy()
             got = powerSGD.powerSGD_hook(ours, GradBucket(bucket, world, last))
             where = f"step {step}, bucket {index}"

@@ -72,7 +72,8 @@ def main():
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.2860,), (0.3530,))])
     train_set = datasets.FashionMNIST(args.data_dir, train=True, transform=transform)
     test_set = datasets.FashionMNIST(args.data_dir, train=False, transform=transform)
-    steps = len(train_set) // (args.batch_size * dist.get_world_size()) * args.epochs
+    # Each epoch is one rank's share of the samples in whole batches (the loader drops the rest).
+    steps = len(DistributedSampler(train_set)) // args.batch_size * args.epochs
     start = args.start if args.start is not None else max(2, steps // 5)
     say = print if dist.get_rank() == 0 else (lambda *a, **k: None)
     say(f"MLP, Fashion-MNIST, {dist.get_world_size()} ranks x batch {args.batch_size}, Adam "

@@ -392,7 +392,7 @@ class Reducer:
             # term included (the trace's times cannot show what moving bytes costs a core);
             # kept outside the ring buffer, which a long run wraps.
             self.timeline.mark("link", COMMUNICATION, step=self.step,
-                                  world_size=self.world_size, **self.link._asdict())
+                               world_size=self.world_size, **self.link._asdict())
         if assignment != [b.param_indices for b in self.buckets]:
             self._build_buckets(assignment)
 

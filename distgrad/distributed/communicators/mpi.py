@@ -16,10 +16,10 @@ needs: on a 1 Gbit/s link a blocking 900 kB all-reduce under 36 ms of compute sl
 compute by 9-19 ms, while MPI_Iallreduce with MPI_Test every 100 us slowed it by 5-6 ms and
 finished the transfer 2.5x sooner ("polling", the default when some rank is on another node).
 Once the caller blocks waiting for the work, its core is free and the thread tests without
-sleeping (for up to 2 ms, then it sleeps again), yielding the core between tests: each test advances MPICH's schedule by a step,
-and a 4 kB all-reduce took 0.70 ms with sleeps in between, 0.07 ms spinning and 0.04 ms
-yielding on 2 nodes; with 3 ranks on 2 cores 1.4 ms sleeping, 8 ms spinning (a spinning rank
-starved the one it waited for) and 0.3 ms yielding.
+sleeping (for up to 2 ms, then it sleeps again), yielding the core between tests: each test
+advances MPICH's schedule by a step, and a 4 kB all-reduce took 0.70 ms with sleeps in
+between, 0.07 ms spinning and 0.04 ms yielding on 2 nodes; with 3 ranks on 2 cores 1.4 ms
+sleeping, 8 ms spinning (a spinning rank starved the one it waited for) and 0.3 ms yielding.
 """
 import os
 import sys
